@@ -1,0 +1,58 @@
+"""The typer application: one module per command, user errors as one clean message."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from certify.errors import CertifyError, ConfigError
+
+app = typer.Typer(
+    name="certify",
+    help="Certify Spark platform combinations: matrix, scenarios, chaos, load, release gate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _register() -> None:
+    from certify.cli import plan_cmd, run_cmd, validate_cmd
+
+    app.command("validate")(validate_cmd.validate)
+    app.command("plan")(plan_cmd.plan)
+    app.command("run")(run_cmd.run)
+
+
+def main() -> None:
+    """Entry point of the console script: run the app and map errors to exit codes."""
+    _register()
+    try:
+        app(standalone_mode=False)
+    except CertifyError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise
+
+
+def _report(exc: CertifyError) -> None:
+    if isinstance(exc, ConfigError):
+        for issue in exc.issues:
+            err.print(issue.format(), markup=False)
+        err.print(f"{len(exc.issues)} error(s)", style="red", markup=False)
+    else:
+        err.print(f"certify: {exc}", markup=False)

@@ -1,0 +1,26 @@
+"""`certify validate [PATH...]`: check matrix files and print every error at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from certify.errors import ConfigError, UsageError
+from certify.matrix.model import matrix_files, validate_files
+
+
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Matrix files (default: matrices/*.yaml)")] = None,
+    root: Annotated[Path, typer.Option(help="Project folder holding matrices/")] = Path("."),
+) -> None:
+    """Validate matrix files; exit 2 with every error as `file:line: key: what (valid: ...)`."""
+    files = list(paths) if paths else matrix_files(root)
+    if not files:
+        raise UsageError(f"no matrix files under {root / 'matrices'} and none given")
+    issues = validate_files(files)
+    if issues:
+        raise ConfigError(issues)
+    Console(highlight=False).print(f"{len(files)} file(s) valid: " + ", ".join(map(str, files)))

@@ -1,0 +1,140 @@
+"""Typed models of `matrices/*.yaml`: dimensions, constraints, tiers and profiles (pydantic v2)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+MATRIX_SCHEMA = "certify.matrix/1"
+TIERS: tuple[str, ...] = ("certified", "documented", "experimental")
+TierName = Literal["certified", "documented", "experimental"]
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+STRATEGY_RE = re.compile(r"^(full|t=[1-9][0-9]*)$")
+
+# A selector maps dimension names to one glob or a list of globs ("4.*", "iceberg-*");
+# a glob starting with "!" matches every value the rest of it does not match.
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+Selector = dict[str, Annotated[list[str], BeforeValidator(_as_list), Field(min_length=1)]]
+
+
+class Strict(BaseModel):
+    """Base of every config model: unknown keys are errors, models are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ValueSpec(Strict):
+    """One value of a dimension, with what it needs from a runtime and platform."""
+
+    description: str = ""
+    pyspark: str | None = Field(default=None, description="exact pyspark version pin")
+    scala: str | None = Field(default=None, description="Scala binary line, e.g. 2.13")
+    java: list[str] = Field(default_factory=list, description="Java major versions supported")
+    jars: list[str] = Field(default_factory=list, description="jar names or Maven coordinates")
+    services: list[str] = Field(default_factory=list, description="platform services it starts")
+    emulated: bool = Field(default=False, description="only an emulator exists for it here")
+    meta: dict[str, str] = Field(default_factory=dict, description="free-form extra metadata")
+
+
+class DimensionSpec(Strict):
+    """An axis of the matrix and its values, in the order the author declared them."""
+
+    description: str = ""
+    values: dict[str, ValueSpec | None] = Field(min_length=1)
+
+    @field_validator("values")
+    @classmethod
+    def _value_names(cls, values: dict[str, ValueSpec | None]) -> dict[str, ValueSpec | None]:
+        bad = [v for v in values if not VALUE_RE.match(v)]
+        if bad:
+            raise ValueError(
+                f"value name(s) {bad} may only use letters, digits and . _ + - "
+                "(they appear in cell ids)"
+            )
+        return values
+
+    def spec(self, value: str) -> ValueSpec:
+        """The metadata of `value` (an empty spec when the YAML gave none)."""
+        return self.values.get(value) or ValueSpec()
+
+
+class Constraint(Strict):
+    """`exclude: SEL` forbids matching cells; `require: SEL` (optionally `when: SEL`) demands them."""
+
+    name: str = ""
+    exclude: Selector | None = None
+    require: Selector | None = None
+    when: Selector | None = None
+    reason: str = Field(min_length=1, description="why this holds in the real world")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Constraint:
+        if (self.exclude is None) == (self.require is None):
+            raise ValueError("give exactly one of `exclude` or `require`")
+        if self.when is not None and self.exclude is not None:
+            raise ValueError("`when` goes with `require`; for `exclude` put every condition in it")
+        return self
+
+
+class TierSpec(Strict):
+    """Which cells belong to a tier: those matching any of its selectors."""
+
+    description: str = ""
+    cells: list[Selector] = Field(default_factory=list)
+
+
+class ProfileSpec(Strict):
+    """What a run of this profile certifies: which cells, reduced how, with which suites."""
+
+    description: str = ""
+    tiers: list[TierName] = Field(default_factory=lambda: list(TIERS), min_length=1)
+    select: list[Selector] = Field(default_factory=list)
+    reduction: str | dict[TierName, str] = "full"
+    seed: int = 0
+    suites: list[str] = Field(default_factory=lambda: ["smoke"])
+    chaos: list[str] = Field(default_factory=list)
+    load: list[str] = Field(default_factory=list)
+
+    @field_validator("reduction")
+    @classmethod
+    def _strategy(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        for strategy in [value] if isinstance(value, str) else value.values():
+            if not STRATEGY_RE.match(strategy):
+                raise ValueError(f"unknown reduction {strategy!r}; use `full` or `t=N` (N >= 1)")
+        return value
+
+    def strategy_for(self, tier: str) -> str:
+        """The reduction that applies to cells of `tier`."""
+        if isinstance(self.reduction, str):
+            return self.reduction
+        return self.reduction.get(tier, "full")  # type: ignore[call-overload]
+
+
+class MatrixSpec(Strict):
+    """A whole matrix file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["certify.matrix/1"] = Field(alias="schema")
+    name: str = Field(pattern=NAME_RE.pattern)
+    description: str = ""
+    dimensions: dict[str, DimensionSpec] = Field(min_length=1)
+    constraints: list[Constraint] = Field(default_factory=list)
+    tiers: dict[TierName, TierSpec] = Field(default_factory=dict)
+    default_tier: TierName = "experimental"
+    profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
+
+    @field_validator("dimensions")
+    @classmethod
+    def _dimension_names(cls, dims: dict[str, DimensionSpec]) -> dict[str, DimensionSpec]:
+        bad = [d for d in dims if not NAME_RE.match(d)]
+        if bad:
+            raise ValueError(f"dimension name(s) {bad} must be lower-case identifiers")
+        return dims

@@ -1,0 +1,122 @@
+"""A constrained combinatorial space: dimensions, their values and the rules every cell obeys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from math import prod
+
+from certify.matrix.constraints import UNSET, Assignment, Predicate
+
+
+def cell_id(names: Sequence[str], values: Sequence[str]) -> str:
+    """The stable id of a cell: `dim=value` pairs in dimension order, joined by commas."""
+    return ",".join(f"{n}={v}" for n, v in zip(names, values, strict=True))
+
+
+def parse_cell_id(text: str) -> dict[str, str]:
+    """Inverse of `cell_id` (values never contain `,` or `=`, the config validator ensures it)."""
+    pairs = [part.split("=", 1) for part in text.split(",") if part]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"not a cell id: {text!r} (expected dim=value,dim=value,...)")
+    return {k: v for k, v in pairs}
+
+
+@dataclass(frozen=True)
+class Space:
+    """Dimensions (in declared order), their values, and the predicates a valid cell satisfies."""
+
+    names: tuple[str, ...]
+    values: tuple[tuple[str, ...], ...]
+    rules: tuple[Predicate, ...] = ()
+    _memo: dict[tuple[int, ...], bool] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Number of values of each dimension."""
+        return tuple(len(v) for v in self.values)
+
+    @property
+    def total(self) -> int:
+        """Size of the unconstrained cartesian product."""
+        return prod(self.sizes)
+
+    def blank(self) -> list[int]:
+        """An assignment with nothing chosen."""
+        return [UNSET] * len(self.names)
+
+    def consistent(self, assignment: Assignment) -> bool:
+        """No rule is already violated by `assignment` (it may still be impossible to complete)."""
+        return all(rule.evaluate(assignment) is not False for rule in self.rules)
+
+    def valid(self, assignment: Assignment) -> bool:
+        """A complete assignment satisfies every rule."""
+        return all(rule.evaluate(assignment) is True for rule in self.rules)
+
+    def extendable(self, assignment: Assignment) -> bool:
+        """Some completion of `assignment` satisfies every rule (exact, by backtracking)."""
+        key = tuple(assignment)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._complete(list(assignment)) is not None
+            self._memo[key] = hit
+        return hit
+
+    def complete(self, assignment: Assignment) -> list[int] | None:
+        """One valid completion of `assignment` (first in value order), or None if there is none."""
+        return self._complete(list(assignment))
+
+    def _complete(self, current: list[int]) -> list[int] | None:
+        pending = [r for r in self.rules if r.evaluate(current) is not True]
+        if any(r.evaluate(current) is False for r in pending):
+            return None
+        if not pending:
+            return [0 if v == UNSET else v for v in current]
+        dims = sorted({d for r in pending for d in r.dims if current[d] == UNSET})
+        if not dims:
+            return None  # every rule dimension is set yet a rule stays undecided: cannot happen
+        dim = dims[0]
+        for value in range(len(self.values[dim])):
+            current[dim] = value
+            found = self._complete(current)
+            if found is not None:
+                return found
+        current[dim] = UNSET
+        return None
+
+    def iter_valid(self) -> Iterator[tuple[int, ...]]:
+        """Every valid complete assignment, in lexicographic order, pruning violated prefixes."""
+        current = self.blank()
+
+        def walk(dim: int) -> Iterator[tuple[int, ...]]:
+            if dim == len(self.names):
+                if self.valid(current):
+                    yield tuple(current)
+                return
+            for value in range(len(self.values[dim])):
+                current[dim] = value
+                if self.consistent(current):
+                    yield from walk(dim + 1)
+            current[dim] = UNSET
+
+        yield from walk(0)
+
+    def decode(self, row: Sequence[int]) -> dict[str, str]:
+        """Value names of a complete assignment, keyed by dimension."""
+        return {n: self.values[d][v] for d, (n, v) in enumerate(zip(self.names, row, strict=True))}
+
+    def encode(self, values: Mapping[str, str]) -> list[int]:
+        """Indices of a (possibly partial) mapping of dimension to value name."""
+        row = self.blank()
+        for dim, name in enumerate(self.names):
+            if name in values:
+                row[dim] = self.values[dim].index(values[name])
+        return row
+
+    def id_of(self, row: Sequence[int]) -> str:
+        """Stable cell id of a complete assignment."""
+        return cell_id(self.names, [self.values[d][v] for d, v in enumerate(row)])
+
+    def restricted(self, extra: Sequence[Predicate]) -> Space:
+        """The same space with more rules (a tier or profile filter)."""
+        return Space(self.names, self.values, (*self.rules, *extra))

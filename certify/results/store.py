@@ -1,0 +1,74 @@
+"""The run folder's record store: SQLite in WAL mode, safe for concurrent writer processes.
+
+Each record is committed on its own, so a run killed at any moment keeps every finished record.
+A record is keyed by (run, cell, test): writing it again replaces it, so a resumed run never
+duplicates one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from certify.results.record import Record
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    run_id TEXT NOT NULL,
+    cell_id TEXT NOT NULL,
+    test_id TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    status TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, cell_id, test_id)
+)
+"""
+
+
+class RecordStore:
+    """Append records from any number of processes; read them back in insertion order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # a generous timeout: xdist workers and the runner write at the same moments
+        with closing(sqlite3.connect(self.path, timeout=60.0)) as db:
+            db.execute("PRAGMA synchronous=NORMAL")
+            with db:
+                yield db
+
+    def add(self, record: Record) -> None:
+        """Commit one record durably (replacing an earlier record of the same test)."""
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO records (run_id, cell_id, test_id, suite, status, body)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (record.run_id, record.cell_id, record.test_id, record.suite, record.status,
+                 record.dumps()),
+            )
+
+    def records(self, cell_id: str | None = None) -> list[Record]:
+        """Every record (of one cell if given), in the order they were first written."""
+        import json
+
+        query = "SELECT body FROM records"
+        args: tuple[str, ...] = ()
+        if cell_id is not None:
+            query += " WHERE cell_id = ?"
+            args = (cell_id,)
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [Record.from_json(json.loads(body)) for (body,) in rows]
+
+    def delete_cell(self, cell_id: str) -> None:
+        """Forget a cell's records (before it is run again from scratch)."""
+        with self._connect() as db:
+            db.execute("DELETE FROM records WHERE cell_id = ?", (cell_id,))

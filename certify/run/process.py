@@ -1,0 +1,79 @@
+"""Run a child process in its own process group and always stop the whole group.
+
+A SIGINT or SIGTERM to certify stops the child's group (Spark JVMs included) before certify
+itself stops, so no process a run started outlives it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+_GRACE_S = 10.0
+
+
+class Interrupted(Exception):
+    """certify received SIGINT or SIGTERM while a child ran."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace_s: float = _GRACE_S) -> None:
+    """SIGTERM the child's process group, then SIGKILL what is left after `grace_s`."""
+    if proc.poll() is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    # the leader may be gone while its children (a JVM) still run: kill the group regardless
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@contextmanager
+def _raise_on_signals() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def run_supervised(
+    argv: Sequence[str], log: Path, cwd: Path, env: dict[str, str], timeout_s: float | None = None
+) -> int:
+    """Run `argv` with output to `log`; return its exit code (-9 on timeout).
+
+    Raises Interrupted after stopping the child's group when certify is signalled.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out, _raise_on_signals():
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            out.write(f"\n[certify] timed out after {timeout_s} s; stopped\n".encode())
+            return -9
+        finally:
+            stop_group(proc)
