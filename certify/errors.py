@@ -34,7 +34,7 @@ class Issue:
 
 
 class ConfigError(CertifyError):
-    """One or more configuration files are invalid; carries every issue found, not just the first."""
+    """Configuration files are invalid; carries every issue found, not just the first."""
 
     exit_code = 2
 

@@ -8,7 +8,6 @@ the framework's own tests is untouched.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,8 +82,13 @@ def pytest_configure(config: pytest.Config) -> None:
         values = parse_cell_id(cell_id)
     workdir = Path(config.getoption("certify_workdir") or Path.cwd() / ".certify" / "adhoc")
     workdir.mkdir(parents=True, exist_ok=True)
-    cell = CellContext(cell_id, values, config.getoption("certify_tier"), workdir,
-                       json.loads(config.getoption("certify_options")))
+    cell = CellContext(
+        cell_id,
+        values,
+        config.getoption("certify_tier"),
+        workdir,
+        json.loads(config.getoption("certify_options")),
+    )
     config.stash[cell_key] = cell
     store_path = config.getoption("certify_store")
     if store_path and not config.pluginmanager.has_plugin("dsession"):
@@ -97,9 +101,11 @@ def cell(request: pytest.FixtureRequest) -> CellContext:
     """The cell under test (fails with a clear message outside `certify run`)."""
     context = request.config.stash.get(cell_key, None)
     if context is None:
-        pytest.fail("scenarios need a cell: run them with `certify run`, or pass "
-                    "`-p certify.pytest_plugin --certify-cell spark=3.5,catalog=hive,...`",
-                    pytrace=False)
+        pytest.fail(
+            "scenarios need a cell: run them with `certify run`, or pass "
+            "`-p certify.pytest_plugin --certify-cell spark=3.5,catalog=hive,...`",
+            pytrace=False,
+        )
     return context
 
 
@@ -137,8 +143,9 @@ class Recorder:
         """A scenario module that cannot even be collected is an error, never a silent gap."""
         if report.failed:
             path = self.root / report.nodeid.split("::")[0]
-            self._write(report.nodeid, self._suite(path), "error", 0.0,
-                        _text(report.longreprtext), now())
+            self._write(
+                report.nodeid, self._suite(path), "error", 0.0, _text(report.longreprtext), now()
+            )
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         """Remember when the test started."""
@@ -152,20 +159,38 @@ class Recorder:
             status, message = _outcome(phases)
             duration = sum(p.duration for p in phases)
             suite = self._suite(self.root / report.fspath)
-            self._write(report.nodeid, suite, status, duration, message,
-                        self.started.pop(report.nodeid, now()))
+            self._write(
+                report.nodeid,
+                suite,
+                status,
+                duration,
+                message,
+                self.started.pop(report.nodeid, now()),
+            )
 
-    def _write(self, test_id: str, suite: str, status: str, duration: float, message: str,
-               started: str) -> None:
-        self.store.add(Record(
-            run_id=self.run_id, cell_id=self.cell.id, suite=suite, test_id=test_id,
-            status=status, duration_s=round(duration, 6), message=message, started=started,
-            finished=now(), provenance=self.provenance,
-        ))
+    def _write(
+        self, test_id: str, suite: str, status: str, duration: float, message: str, started: str
+    ) -> None:
+        self.store.add(
+            Record(
+                run_id=self.run_id,
+                cell_id=self.cell.id,
+                suite=suite,
+                test_id=test_id,
+                status=status,
+                duration_s=round(duration, 6),
+                message=message,
+                started=started,
+                finished=now(),
+                provenance=self.provenance,
+            )
+        )
 
 
 def _text(value: str) -> str:
-    return value if len(value) <= _MESSAGE_LIMIT else value[: _MESSAGE_LIMIT - 20] + "\n...[truncated]"
+    return (
+        value if len(value) <= _MESSAGE_LIMIT else value[: _MESSAGE_LIMIT - 20] + "\n...[truncated]"
+    )
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

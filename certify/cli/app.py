@@ -31,22 +31,10 @@ def main() -> None:
     """Entry point of the console script: run the app and map errors to exit codes."""
     _register()
     try:
-        app(standalone_mode=False)
+        app()  # standalone: usage errors exit 2, typer.Exit(n) exits n
     except CertifyError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
 
 
 def _report(exc: CertifyError) -> None:

@@ -23,9 +23,15 @@ class Format(str, Enum):
 
 def plan(
     profile: Annotated[str, typer.Option(help="Profile to plan (smoke, pr, nightly, release)")],
-    matrix: Annotated[Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")] = None,
-    strategy: Annotated[str | None, typer.Option(help="Override the reduction: full or t=N")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for covering arrays (default: profile's)")] = None,
+    matrix: Annotated[
+        Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="Override the reduction: full or t=N")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for covering arrays (default: profile's)")
+    ] = None,
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
     root: Annotated[Path, typer.Option(help="Project folder holding matrices/")] = Path("."),
 ) -> None:
@@ -34,7 +40,13 @@ def plan(
     if format is Format.json:
         typer.echo(json.dumps(result.to_json(), indent=2))
     else:
-        print_plan(result, Console(highlight=False))
+        print_plan(result, _stdout())
+
+
+def _stdout() -> Console:
+    """stdout; when piped, wide enough that no value is cut short or wrapped (rich assumes 80)."""
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=1000)
 
 
 def print_plan(result: Plan, console: Console) -> None:
@@ -47,8 +59,9 @@ def print_plan(result: Plan, console: Console) -> None:
     table.add_column("runtime")
     for i, planned in enumerate(result.cells, 1):
         values = planned.cell.values
-        table.add_row(str(i), *(values[d] for d in result.dimensions), planned.cell.tier,
-                      planned.runtime)
+        table.add_row(
+            str(i), *(values[d] for d in result.dimensions), planned.cell.tier, planned.runtime
+        )
     console.print(table)
     for group in result.groups:
         ratio = 100.0 * group.covered / group.required if group.required else 100.0

@@ -19,25 +19,34 @@ from certify.run.runner import RunOptions, execute
 
 def run(
     profile: Annotated[str, typer.Option(help="Profile to run (smoke, pr, nightly, release)")],
-    out: Annotated[Path, typer.Option(help="Run folder for the report and evidence")] = Path("runs/latest"),
+    out: Annotated[Path, typer.Option(help="Run folder for the report and evidence")] = Path(
+        "runs/latest"
+    ),
     platform: Annotated[str, typer.Option(help="Where cells run")] = "local",
-    matrix: Annotated[Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")] = None,
-    strategy: Annotated[str | None, typer.Option(help="Override the reduction: full or t=N")] = None,
+    matrix: Annotated[
+        Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="Override the reduction: full or t=N")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed for covering arrays")] = None,
-    no_gate: Annotated[bool, typer.Option("--no-gate", help="Exit 0 whatever the gate says")] = False,
+    no_gate: Annotated[
+        bool, typer.Option("--no-gate", help="Exit 0 whatever the gate says")
+    ] = False,
     root: Annotated[Path, typer.Option(help="Project folder (matrices/, scenarios/)")] = Path("."),
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
     root = root.resolve()
     chosen = find_profile(root, profile, matrix)
     plan = build_plan(chosen, profile, strategy, seed)
-    options = RunOptions(out=out.resolve(), root=root, platform=get_platform(platform),
-                         argv=tuple(sys.argv))
+    options = RunOptions(
+        out=out.resolve(), root=root, platform=get_platform(platform), argv=tuple(sys.argv)
+    )
     try:
         report = execute(chosen, plan, options)
     except Interrupted as exc:
         raise InfrastructureError(f"{exc}; partial report in {out}") from exc
-    print_summary(report, out, Console(highlight=False))
+    print_summary(report, out, Console(highlight=False, soft_wrap=True))
     if not report.gate.passed and not no_gate:
         raise typer.Exit(1)
 

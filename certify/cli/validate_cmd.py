@@ -13,7 +13,9 @@ from certify.matrix.model import matrix_files, validate_files
 
 
 def validate(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Matrix files (default: matrices/*.yaml)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Matrix files (default: matrices/*.yaml)")
+    ] = None,
     root: Annotated[Path, typer.Option(help="Project folder holding matrices/")] = Path("."),
 ) -> None:
     """Validate matrix files; exit 2 with every error as `file:line: key: what (valid: ...)`."""

@@ -64,8 +64,11 @@ def _keys(model: type[BaseModel]) -> list[str]:
     return [info.alias or name for name, info in model.model_fields.items()]
 
 
-def _data_path(data: Any, loc: tuple[int | str, ...]) -> KeyPath:
-    """Keep only the parts of a pydantic `loc` that exist in the data (drop union tags)."""
+def _data_path(data: Any, loc: tuple[int | str, ...], missing: bool = False) -> KeyPath:
+    """Keep only the parts of a pydantic `loc` that exist in the data (drop union tags).
+
+    A `missing` error's last part is the absent key and is kept, though the data lacks it.
+    """
     path: list[str | int] = []
     node = data
     for i, part in enumerate(loc):
@@ -77,13 +80,12 @@ def _data_path(data: Any, loc: tuple[int | str, ...]) -> KeyPath:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
             path.append(part)
-        elif i == len(loc) - 1:
+        elif missing and i == len(loc) - 1:
             path.append(part)  # a missing key: name it even though the data lacks it
     return tuple(path)
 
 
-def _describe(root: type[BaseModel], source: Source, err: ErrorDetails) -> Issue:
-    path = _data_path(source.data, err["loc"])
+def _describe(root: type[BaseModel], source: Source, err: ErrorDetails, path: KeyPath) -> Issue:
     kind = err["type"]
     message = err["msg"].removeprefix("Value error, ")
     valid = _VALID_BY_TYPE.get(kind, "")
@@ -107,6 +109,8 @@ def _describe(root: type[BaseModel], source: Source, err: ErrorDetails) -> Issue
     elif kind == "string_pattern_mismatch":
         message = f"{err['input']!r} is not allowed here"
         valid = f"text matching {ctx.get('pattern')}"
+    elif "valid" in ctx:  # raised by our own validators (models.invalid)
+        valid = str(ctx["valid"])
     elif valid and "input" in err:
         message = f"got {type(err['input']).__name__} {err['input']!r}"
     return source.issue(path, message, valid)
@@ -114,14 +118,20 @@ def _describe(root: type[BaseModel], source: Source, err: ErrorDetails) -> Issue
 
 def issues_from(root: type[BaseModel], source: Source, exc: ValidationError) -> list[Issue]:
     """Every error of `exc` as an Issue located in `source`, without duplicates."""
+    errors = exc.errors()
+    paths = [_data_path(source.data, e["loc"], e["type"] == "missing") for e in errors]
     seen: dict[tuple[int, str], Issue] = {}
-    for err in exc.errors():
-        issue = _describe(root, source, err)
+    for err, path in zip(errors, paths, strict=True):
+        if err["type"] in _VALID_BY_TYPE and any(p[: len(path)] == path != p for p in paths):
+            continue  # a union branch wanting another type, where a branch that took it went deeper
+        issue = _describe(root, source, err, path)
         previous = seen.get((issue.line, issue.key))
-        if previous is not None and previous.message != issue.message:
+        if previous is not None and previous != issue:
             # a union value failed every branch: say so once, with each branch's wish
-            issue = Issue(issue.file, issue.line, issue.key,
-                          f"{previous.message}; or {issue.message}",
-                          " / ".join(v for v in (previous.valid, issue.valid) if v))
+            message = previous.message
+            if issue.message != message:
+                message = f"{message}; or {issue.message}"
+            valid = " / ".join(dict.fromkeys(v for v in (previous.valid, issue.valid) if v))
+            issue = Issue(issue.file, issue.line, issue.key, message, valid)
         seen[(issue.line, issue.key)] = issue
     return list(seen.values())

@@ -22,12 +22,20 @@ def parse_matrix(path: Path) -> tuple[MatrixSpec | None, Source, list[Issue]]:
         return None, source, issues
     if not isinstance(source.data, dict):
         kind = "a list" if isinstance(source.data, list) else "a single value"
-        issues.append(source.issue((), f"top level is {kind}", "a mapping with keys schema, "
-                                   "name, dimensions, constraints, tiers, profiles"))
+        issues.append(
+            source.issue(
+                (),
+                f"top level is {kind}",
+                "a mapping with keys schema, name, dimensions, constraints, tiers, profiles",
+            )
+        )
         return None, source, issues
     if "schema" in source.data and source.data["schema"] != MATRIX_SCHEMA:
-        issues.append(source.issue(("schema",), f"unsupported schema {source.data['schema']!r}",
-                                   MATRIX_SCHEMA))
+        issues.append(
+            source.issue(
+                ("schema",), f"unsupported schema {source.data['schema']!r}", MATRIX_SCHEMA
+            )
+        )
         return None, source, issues
     issues.extend(selector_issues(source))
     try:
@@ -52,10 +60,13 @@ def _semantic_issues(spec: MatrixSpec, source: Source) -> list[Issue]:
         if isinstance(profile.reduction, dict):
             for tier in profile.reduction:
                 if tier not in profile.tiers:
-                    issues.append(source.issue(
-                        ("profiles", name, "reduction", tier),
-                        f"tier {tier!r} has a reduction but the profile does not run it",
-                        ", ".join(profile.tiers)))
+                    issues.append(
+                        source.issue(
+                            ("profiles", name, "reduction", tier),
+                            f"tier {tier!r} has a reduction but the profile does not run it",
+                            ", ".join(profile.tiers),
+                        )
+                    )
     return issues
 
 
@@ -79,7 +90,7 @@ def _raw_selectors(data: dict[str, Any]) -> Iterator[tuple[KeyPath, Any]]:
                 yield ("constraints", i, key), rule[key]
     for section, key in (("tiers", "cells"), ("profiles", "select")):
         entries = data.get(section)
-        for name, entry in (entries.items() if isinstance(entries, dict) else []):
+        for name, entry in entries.items() if isinstance(entries, dict) else []:
             selectors = entry.get(key) if isinstance(entry, dict) else None
             for i, selector in enumerate(selectors if isinstance(selectors, list) else []):
                 yield (section, name, key, i), selector
@@ -95,8 +106,11 @@ def selector_issues(source: Source) -> list[Issue]:
         if not isinstance(selector, dict):
             continue  # the model check reports the wrong type
         if not selector:
-            issues.append(source.issue(path, "empty selector matches every cell",
-                                       "at least one dimension: glob"))
+            issues.append(
+                source.issue(
+                    path, "empty selector matches every cell", "at least one dimension: glob"
+                )
+            )
         for dim, globs in selector.items():
             issues.extend(_glob_issues(source, (*path, dim), dim, globs, dims))
     return issues
@@ -110,9 +124,21 @@ def _glob_issues(
         return
     values = dims[dim]
     items = [globs] if isinstance(globs, str) else globs if isinstance(globs, list) else []
+    valid = ", ".join(values)
+    typo = False
     for i, glob in enumerate(items):
         if not isinstance(glob, str):
             continue
-        if not any(glob_matches(v, [glob.removeprefix("!")]) for v in values):
+        target = glob.removeprefix("!")
+        if not any(glob_matches(v, [target]) for v in values):
+            typo = True
             where = path if isinstance(globs, str) else (*path, i)
-            yield source.issue(where, f"{glob!r} matches no value of {dim!r}", ", ".join(values))
+            what = f"{glob!r} matches no value of {dim!r}"
+            if glob != target:  # `!x` where x matches nothing: it excludes nothing, a typo
+                what = f"{glob!r} excludes nothing: {target!r} matches no value of {dim!r}"
+            yield source.issue(where, what, valid)
+    texts = [g for g in items if isinstance(g, str)]
+    if not typo and texts and not any(glob_matches(v, texts) for v in values):
+        shown = ", ".join(map(repr, texts))
+        verb = "matches" if len(texts) == 1 else "together match"
+        yield source.issue(path, f"{shown} {verb} no value of {dim!r}", valid)

@@ -5,15 +5,54 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 MATRIX_SCHEMA = "certify.matrix/1"
 TIERS: tuple[str, ...] = ("certified", "documented", "experimental")
 TierName = Literal["certified", "documented", "experimental"]
+TIER_NAMES: tuple[TierName, ...] = ("certified", "documented", "experimental")
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 STRATEGY_RE = re.compile(r"^(full|t=[1-9][0-9]*)$")
+
+
+def invalid(message: str, valid: str) -> PydanticCustomError:
+    """A validation error that also says what is valid (printed as `(valid: ...)`)."""
+    return PydanticCustomError("certify_invalid", "{message}", {"message": message, "valid": valid})
+
+
+def _value_name(name: str) -> str:
+    if not VALUE_RE.match(name):
+        raise invalid(
+            f"value name {name!r} cannot appear in a cell id",
+            "letters, digits and . _ + - (starting with a letter or digit)",
+        )
+    return name
+
+
+def _dimension_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise invalid(
+            f"dimension name {name!r} is not a lower-case identifier",
+            "lower-case letters, digits, _ and - (starting with a letter)",
+        )
+    return name
+
+
+# Checked per key, so a bad name is reported at its own line even when other entries are bad too.
+ValueName = Annotated[str, AfterValidator(_value_name)]
+DimensionName = Annotated[str, AfterValidator(_dimension_name)]
+
 
 # A selector maps dimension names to one glob or a list of globs ("4.*", "iceberg-*");
 # a glob starting with "!" matches every value the rest of it does not match.
@@ -47,18 +86,7 @@ class DimensionSpec(Strict):
     """An axis of the matrix and its values, in the order the author declared them."""
 
     description: str = ""
-    values: dict[str, ValueSpec | None] = Field(min_length=1)
-
-    @field_validator("values")
-    @classmethod
-    def _value_names(cls, values: dict[str, ValueSpec | None]) -> dict[str, ValueSpec | None]:
-        bad = [v for v in values if not VALUE_RE.match(v)]
-        if bad:
-            raise ValueError(
-                f"value name(s) {bad} may only use letters, digits and . _ + - "
-                "(they appear in cell ids)"
-            )
-        return values
+    values: dict[ValueName, ValueSpec | None] = Field(min_length=1)
 
     def spec(self, value: str) -> ValueSpec:
         """The metadata of `value` (an empty spec when the YAML gave none)."""
@@ -77,9 +105,16 @@ class Constraint(Strict):
     @model_validator(mode="after")
     def _one_kind(self) -> Constraint:
         if (self.exclude is None) == (self.require is None):
-            raise ValueError("give exactly one of `exclude` or `require`")
+            raise invalid(
+                "give exactly one of `exclude` or `require`",
+                "`exclude: SELECTOR`, or `require: SELECTOR` with an optional `when: SELECTOR`",
+            )
         if self.when is not None and self.exclude is not None:
-            raise ValueError("`when` goes with `require`; for `exclude` put every condition in it")
+            raise invalid(
+                "`when` goes with `require`",
+                "`require: SELECTOR` with `when: SELECTOR`, or `exclude: SELECTOR` "
+                "with every condition in its selector",
+            )
         return self
 
 
@@ -94,7 +129,9 @@ class ProfileSpec(Strict):
     """What a run of this profile certifies: which cells, reduced how, with which suites."""
 
     description: str = ""
-    tiers: list[TierName] = Field(default_factory=lambda: list(TIERS), min_length=1)
+    tiers: list[TierName] = Field(
+        default_factory=lambda: list(TIER_NAMES), min_length=1
+    )
     select: list[Selector] = Field(default_factory=list)
     reduction: str | dict[TierName, str] = "full"
     seed: int = 0
@@ -107,14 +144,14 @@ class ProfileSpec(Strict):
     def _strategy(cls, value: str | dict[str, str]) -> str | dict[str, str]:
         for strategy in [value] if isinstance(value, str) else value.values():
             if not STRATEGY_RE.match(strategy):
-                raise ValueError(f"unknown reduction {strategy!r}; use `full` or `t=N` (N >= 1)")
+                raise invalid(f"unknown reduction {strategy!r}", "full or t=N with N >= 1")
         return value
 
     def strategy_for(self, tier: str) -> str:
         """The reduction that applies to cells of `tier`."""
         if isinstance(self.reduction, str):
             return self.reduction
-        return self.reduction.get(tier, "full")  # type: ignore[call-overload]
+        return str(self.reduction.get(tier, "full"))  # type: ignore[call-overload]
 
 
 class MatrixSpec(Strict):
@@ -125,16 +162,8 @@ class MatrixSpec(Strict):
     schema_: Literal["certify.matrix/1"] = Field(alias="schema")
     name: str = Field(pattern=NAME_RE.pattern)
     description: str = ""
-    dimensions: dict[str, DimensionSpec] = Field(min_length=1)
+    dimensions: dict[DimensionName, DimensionSpec] = Field(min_length=1)
     constraints: list[Constraint] = Field(default_factory=list)
     tiers: dict[TierName, TierSpec] = Field(default_factory=dict)
     default_tier: TierName = "experimental"
     profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
-
-    @field_validator("dimensions")
-    @classmethod
-    def _dimension_names(cls, dims: dict[str, DimensionSpec]) -> dict[str, DimensionSpec]:
-        bad = [d for d in dims if not NAME_RE.match(d)]
-        if bad:
-            raise ValueError(f"dimension name(s) {bad} must be lower-case identifiers")
-        return dims

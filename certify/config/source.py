@@ -17,6 +17,7 @@ from certify.errors import Issue
 KeyPath = tuple[str | int, ...]
 
 _NULL_TAG = "tag:yaml.org,2002:null"
+_SYNTAX = "YAML with consistent space indentation, `key: value` pairs, closed quotes and brackets"
 
 
 def format_key(path: KeyPath) -> str:
@@ -79,13 +80,19 @@ class _Walker:
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.issues.append(
-                    self.source.issue(path, "a key must be a plain value, not a list or mapping")
+                    Issue(
+                        self.source.name,
+                        key_node.start_mark.line + 1,
+                        format_key(path),
+                        "a key must be a plain value, not a list or mapping",
+                        "a plain key such as `name:`",
+                    )
                 )
                 continue
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in out:
-                first = self.source.lines[(*path, key)]
+                first = self.source.lines[path + (key,)]
                 self.issues.append(
                     Issue(
                         self.source.name,
@@ -96,7 +103,7 @@ class _Walker:
                     )
                 )
                 continue
-            self.source.lines[(*path, key)] = line
+            self.source.lines[path + (key,)] = line
             out[key] = self.walk(value_node, (*path, key))
         return out
 
@@ -116,16 +123,25 @@ def load_yaml(path: Path) -> tuple[Source, list[Issue]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or str(exc)
-        return source, [Issue(str(path), line, "", f"YAML syntax error: {problem}")]
+        return source, [Issue(str(path), line, "", f"YAML syntax error: {problem}", _SYNTAX)]
     except yaml.YAMLError as exc:
         return source, [Issue(str(path), 1, "", f"YAML error: {exc}")]
     docs = [n for n in nodes if n is not None]
     if not docs:
-        return source, [Issue(str(path), 1, "", "file is empty", "a mapping with the top-level keys")]
+        return source, [
+            Issue(str(path), 1, "", "file is empty", "a mapping with the top-level keys")
+        ]
     issues: list[Issue] = []
     if len(docs) > 1:
         line = docs[1].start_mark.line + 1
-        issues.append(Issue(str(path), line, "", "more than one YAML document in the file",
-                            "exactly one document per file"))
+        issues.append(
+            Issue(
+                str(path),
+                line,
+                "",
+                "more than one YAML document in the file",
+                "exactly one document per file",
+            )
+        )
     source.data = _Walker(source, issues).walk(docs[0], ())
     return source, issues

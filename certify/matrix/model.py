@@ -98,14 +98,24 @@ class Matrix:
 
 def _space_issues(matrix: Matrix, source: Source) -> list[Issue]:
     if matrix.space.complete(matrix.space.blank()) is None:
-        return [source.issue(("constraints",), "the constraints exclude every cell",
-                             "loosen an exclude or require rule")]
+        return [
+            source.issue(
+                ("constraints",),
+                "the constraints exclude every cell",
+                "loosen an exclude or require rule",
+            )
+        ]
     issues = []
     for name, profile in matrix.spec.profiles.items():
         spaces = [matrix.space.restricted(matrix.profile_rules(profile, t)) for t in profile.tiers]
         if all(s.complete(s.blank()) is None for s in spaces):
-            issues.append(source.issue(("profiles", name), "the profile selects no valid cell",
-                                       "tiers and select that match at least one cell"))
+            issues.append(
+                source.issue(
+                    ("profiles", name),
+                    "the profile selects no valid cell",
+                    "tiers and select that match at least one cell",
+                )
+            )
     return issues
 
 

@@ -92,8 +92,15 @@ class Plan:
             "covered": sum(g.covered for g in self.groups),
             "complete": all(g.complete for g in self.groups),
             "groups": [
-                {"tier": g.tier, "strategy": g.strategy, "t": g.t, "required": g.required,
-                 "covered": g.covered, "cells": g.cells, "invalid": g.invalid}
+                {
+                    "tier": g.tier,
+                    "strategy": g.strategy,
+                    "t": g.t,
+                    "required": g.required,
+                    "covered": g.covered,
+                    "cells": g.cells,
+                    "invalid": g.invalid,
+                }
                 for g in self.groups
             ],
         }
@@ -108,13 +115,20 @@ class Plan:
             "seed": self.seed,
             "dimensions": list(self.dimensions),
             "cells": [
-                {"id": p.cell.id, "values": p.cell.values, "tier": p.cell.tier,
-                 "runtime": p.runtime, "suites": list(p.suites), "chaos": list(p.chaos),
-                 "load": list(p.load)}
+                {
+                    "id": p.cell.id,
+                    "values": p.cell.values,
+                    "tier": p.cell.tier,
+                    "runtime": p.runtime,
+                    "suites": list(p.suites),
+                    "chaos": list(p.chaos),
+                    "load": list(p.load),
+                }
                 for p in self.cells
             ],
-            "runtimes": {name: [p.cell.id for p in cells]
-                         for name, cells in self.runtimes().items()},
+            "runtimes": {
+                name: [p.cell.id for p in cells] for name, cells in self.runtimes().items()
+            },
             "coverage": self.coverage(),
         }
 
@@ -153,14 +167,29 @@ def build_plan(
             continue
         chosen = strategy or profile.strategy_for(tier)
         t = parse_strategy(chosen, len(space.names))
-        rows = (list(space.iter_valid()) if t == len(space.names)
-                else covering_array(space, t, seed))
+        rows = list(space.iter_valid()) if t == len(space.names) else covering_array(space, t, seed)
         coverage = check_coverage(space, rows, t)
-        groups.append(CoverageGroup(tier, chosen, t, coverage.required, coverage.covered,
-                                    len(rows), len(coverage.invalid_rows)))
+        groups.append(
+            CoverageGroup(
+                tier,
+                chosen,
+                t,
+                coverage.required,
+                coverage.covered,
+                len(rows),
+                len(coverage.invalid_rows),
+            )
+        )
         cells.extend(_planned(matrix, profile, tier, rows))
-    return Plan(matrix.name, str(matrix.path), profile_name, seed, tuple(cells), tuple(groups),
-                matrix.space.names)
+    return Plan(
+        matrix.name,
+        str(matrix.path),
+        profile_name,
+        seed,
+        tuple(cells),
+        tuple(groups),
+        matrix.space.names,
+    )
 
 
 def _planned(
@@ -170,8 +199,15 @@ def _planned(
     for row in rows:
         values = matrix.space.decode(row)
         cell = Cell(tuple(values.items()), tier)
-        out.append(PlannedCell(cell, _runtime(matrix, values), tuple(profile.suites),
-                               tuple(profile.chaos), tuple(profile.load)))
+        out.append(
+            PlannedCell(
+                cell,
+                _runtime(matrix, values),
+                tuple(profile.suites),
+                tuple(profile.chaos),
+                tuple(profile.load),
+            )
+        )
     return out
 
 
@@ -197,8 +233,12 @@ def find_profile(root: Path, profile: str, matrix_path: Path | None) -> Matrix:
         raise ConfigError(problems)
     if owners:
         names = ", ".join(str(m.path) for m in owners)
-        raise UsageError(f"profile {profile!r} is defined in several matrices ({names}); "
-                         "choose one with --matrix FILE")
+        raise UsageError(
+            f"profile {profile!r} is defined in several matrices ({names}); "
+            "choose one with --matrix FILE"
+        )
     known = sorted({p for m in matrices for p in m.spec.profiles})
-    raise UsageError(f"no matrix under {root / 'matrices'} defines profile {profile!r} "
-                     f"(valid: {', '.join(known) or 'none defined'})")
+    raise UsageError(
+        f"no matrix under {root / 'matrices'} defines profile {profile!r} "
+        f"(valid: {', '.join(known) or 'none defined'})"
+    )

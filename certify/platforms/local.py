@@ -43,17 +43,24 @@ class LocalPlatform:
         for dim, provided in PROVIDED.items():
             value = values.get(dim)
             if value is not None and value not in provided:
-                return (f"{dim}={value} is not provided by the local platform yet: it needs "
-                        f"{_NEEDS[dim]}")
+                return (
+                    f"{dim}={value} is not provided by the local platform yet: it needs "
+                    f"{_NEEDS[dim]}"
+                )
         if java_version() is None:
-            return "no Java found on PATH: install a JDK 17 (e.g. apt-get install openjdk-17-jre-headless)"
+            return (
+                "no Java found on PATH: install Java 17 "
+                "(apt-get install -y openjdk-17-jre-headless)"
+            )
         spark = values.get("spark")
         pin = matrix.value_spec("spark", spark).pyspark if spark else None
         have = package_version("pyspark")
         if pin and have != pin:
-            return (f"runtime for spark={spark} needs pyspark=={pin}, this interpreter has "
-                    f"{'pyspark==' + have if have else 'no pyspark'}: install it "
-                    f"(pip install pyspark=={pin})")
+            return (
+                f"runtime for spark={spark} needs pyspark=={pin}, this interpreter has "
+                f"{'pyspark==' + have if have else 'no pyspark'}: install it "
+                f"(pip install pyspark=={pin})"
+            )
         return None
 
     def runtime(self, matrix: Matrix, planned: PlannedCell) -> Runtime:

@@ -6,8 +6,17 @@ from certify.report.verdict import VERDICTS, worst
 from certify.report.writers import write_all
 
 __all__ = [
-    "REPORT_SCHEMA", "VERDICTS", "CellResult", "Gate", "Policy", "Report", "build_cells",
-    "evaluate_gate", "schema", "worst", "write_all",
+    "REPORT_SCHEMA",
+    "VERDICTS",
+    "CellResult",
+    "Gate",
+    "Policy",
+    "Report",
+    "build_cells",
+    "evaluate_gate",
+    "schema",
+    "worst",
+    "write_all",
 ]
 
 

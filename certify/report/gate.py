@@ -32,11 +32,14 @@ def evaluate_gate(plan: Plan, cells: Sequence[CellResult], policy: Policy | None
             if not group.complete:
                 reasons.append(
                     f"coverage of tier {group.tier} is incomplete: {group.covered}/"
-                    f"{group.required} {group.t}-tuples, {group.invalid} invalid cells")
+                    f"{group.required} {group.t}-tuples, {group.invalid} invalid cells"
+                )
     blocking = [c for c in cells if c.planned.cell.tier in policy.blocking_tiers]
     if cells and not blocking:
-        reasons.append(f"no cell of a blocking tier ({', '.join(policy.blocking_tiers)}) "
-                       "was planned: nothing to certify")
+        reasons.append(
+            f"no cell of a blocking tier ({', '.join(policy.blocking_tiers)}) "
+            "was planned: nothing to certify"
+        )
     for cell in blocking:
         if cell.verdict in _PASSING:
             continue

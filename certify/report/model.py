@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +78,19 @@ class Report:
         return {
             "schema": REPORT_SCHEMA,
             "run": self.run,
-            "plan": {"profile": self.plan.profile, "matrix": self.plan.matrix,
-                     "seed": self.plan.seed, "coverage": self.plan.coverage()},
+            "plan": {
+                "profile": self.plan.profile,
+                "matrix": self.plan.matrix,
+                "seed": self.plan.seed,
+                "coverage": self.plan.coverage(),
+            },
             "summary": self.summary(),
             "cells": [_cell_json(c) for c in self.cells],
-            "gate": {"verdict": self.gate.verdict, "reasons": list(self.gate.reasons),
-                     "policy": self.gate.policy},
+            "gate": {
+                "verdict": self.gate.verdict,
+                "reasons": list(self.gate.reasons),
+                "policy": self.gate.policy,
+            },
         }
 
 
@@ -95,19 +102,33 @@ def _cell_json(cell: CellResult) -> dict[str, Any]:
         "runtime": cell.planned.runtime,
         "verdict": cell.verdict,
         "reasons": list(cell.reasons),
-        "suites": [{"name": s.name, "verdict": s.verdict, "counts": s.counts,
-                    "reasons": list(s.reasons)} for s in cell.suites],
-        "tests": [{"test_id": r.test_id, "suite": r.suite, "status": r.status,
-                   "kind": r.kind, "attempts": r.attempts, "duration_s": r.duration_s,
-                   "message": r.message, "started": r.started, "finished": r.finished}
-                  for r in cell.records],
+        "suites": [
+            {"name": s.name, "verdict": s.verdict, "counts": s.counts, "reasons": list(s.reasons)}
+            for s in cell.suites
+        ],
+        "tests": [
+            {
+                "test_id": r.test_id,
+                "suite": r.suite,
+                "status": r.status,
+                "kind": r.kind,
+                "attempts": r.attempts,
+                "duration_s": r.duration_s,
+                "message": r.message,
+                "started": r.started,
+                "finished": r.finished,
+            }
+            for r in cell.records
+        ],
         "provenance": cell.records[0].provenance if cell.records else {},
     }
 
 
 def _first_line(text: str) -> str:
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip().startswith("E ")),
-                text.strip().splitlines()[-1] if text.strip() else "")
+    line = next(
+        (ln.strip() for ln in text.splitlines() if ln.strip().startswith("E ")),
+        text.strip().splitlines()[-1] if text.strip() else "",
+    )
     return line[:_REASON_LIMIT]
 
 
@@ -117,10 +138,9 @@ def _suite_result(name: str, records: Sequence[Record]) -> SuiteResult:
     reasons: list[str] = []
     if not records:
         reasons.append(f"suite {name}: no results recorded (the run did not finish it)")
-    for record in records:
-        if record.status in ("failed", "error", "not_run") or record.status not in (
-            "passed", "flaky", "skipped"
-        ):
+    # the failures first: they are what a reader must see
+    for record in sorted(records, key=lambda r: r.status == "not_run"):
+        if record.status not in ("passed", "flaky", "skipped"):
             reasons.append(f"{record.test_id}: {record.status}: {_first_line(record.message)}")
     if records and verdict == "incomplete":
         reasons.append(f"suite {name}: every test was skipped, nothing was certified")
@@ -136,8 +156,13 @@ def cell_result(planned: PlannedCell, records: Sequence[Record]) -> CellResult:
     extra = [r for s, rs in by_suite.items() if s not in planned.suites for r in rs]
     verdict = worst(s.verdict for s in suites)
     reasons = [reason for s in suites if s.verdict == verdict for reason in s.reasons]
-    return CellResult(planned, verdict, tuple(reasons), suites,
-                      tuple(r for s in planned.suites for r in by_suite[s]) + tuple(extra))
+    return CellResult(
+        planned,
+        verdict,
+        tuple(reasons),
+        suites,
+        tuple(r for s in planned.suites for r in by_suite[s]) + tuple(extra),
+    )
 
 
 def build_cells(plan: Plan, records: Sequence[Record]) -> tuple[CellResult, ...]:

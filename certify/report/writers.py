@@ -41,15 +41,24 @@ def _junit_suite(cell: CellResult) -> ET.Element:
     counts = {"failure": 0, "error": 0, "skipped": 0}
     suite = ET.Element("testsuite", name=cell.id)
     props = ET.SubElement(suite, "properties")
-    for key, value in [("cell", cell.id), ("tier", cell.planned.cell.tier),
-                       ("verdict", cell.verdict), *cell.planned.cell.values.items()]:
+    for key, value in [
+        ("cell", cell.id),
+        ("tier", cell.planned.cell.tier),
+        ("verdict", cell.verdict),
+        *cell.planned.cell.values.items(),
+    ]:
         ET.SubElement(props, "property", name=key, value=value)
     total = 0.0
     for record in cell.records:
         name = record.test_id.split("::", 1)[-1]
-        case = ET.SubElement(suite, "testcase", name=f"{name}[{cell.id}]",
-                             classname=f"{record.suite}.{cell.id}",
-                             time=f"{record.duration_s:.3f}", file=record.test_id.split("::")[0])
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            name=f"{name}[{cell.id}]",
+            classname=f"{record.suite}.{cell.id}",
+            time=f"{record.duration_s:.3f}",
+            file=record.test_id.split("::")[0],
+        )
         total += record.duration_s
         tag = _JUNIT_STATUS.get(record.status)
         if tag is None and record.status not in ("passed", "flaky"):
@@ -60,10 +69,12 @@ def _junit_suite(cell: CellResult) -> ET.Element:
             elem = ET.SubElement(case, tag, message=f"{record.status}: {first}"[:500])
             elem.text = record.message
     if not cell.records:
-        case = ET.SubElement(suite, "testcase", name=f"certify[{cell.id}]",
-                             classname=f"certify.{cell.id}", time="0")
-        ET.SubElement(case, "error", message=f"{cell.verdict}: no results recorded").text = (
-            "\n".join(cell.reasons))
+        case = ET.SubElement(
+            suite, "testcase", name=f"certify[{cell.id}]", classname=f"certify.{cell.id}", time="0"
+        )
+        ET.SubElement(
+            case, "error", message=f"{cell.verdict}: no results recorded"
+        ).text = "\n".join(cell.reasons)
         counts["error"] += 1
     suite.set("tests", str(max(len(cell.records), 1)))
     suite.set("failures", str(counts["failure"]))
@@ -82,8 +93,11 @@ def write_markdown(report: Report, out: Path) -> Path:
         why = "<br>".join(r.replace("|", "\\|") for r in cell.reasons[:3])
         lines.append(f"| `{cell.id}` | {cell.planned.cell.tier} | {cell.verdict} | {why} |")
     cov = report.plan.coverage()
-    lines += ["", f"Coverage: {cov['covered']}/{cov['required']} tuples (t={cov['t']}); "
-              f"run `{report.run.get('id', '')}`."]
+    lines += [
+        "",
+        f"Coverage: {cov['covered']}/{cov['required']} tuples (t={cov['t']}); "
+        f"run `{report.run.get('id', '')}`.",
+    ]
     path = out / "report.md"
     _atomic_write(path, "\n".join(lines) + "\n")
     return path

@@ -51,21 +51,26 @@ class RecordStore:
             db.execute(
                 "INSERT OR REPLACE INTO records (run_id, cell_id, test_id, suite, status, body)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (record.run_id, record.cell_id, record.test_id, record.suite, record.status,
-                 record.dumps()),
+                (
+                    record.run_id,
+                    record.cell_id,
+                    record.test_id,
+                    record.suite,
+                    record.status,
+                    record.dumps(),
+                ),
             )
 
-    def records(self, cell_id: str | None = None) -> list[Record]:
-        """Every record (of one cell if given), in the order they were first written."""
+    def records(self, run_id: str | None = None, cell_id: str | None = None) -> list[Record]:
+        """Every record (of one run and cell if given), in the order they were written."""
         import json
 
+        where = [(col, val) for col, val in (("run_id", run_id), ("cell_id", cell_id)) if val]
         query = "SELECT body FROM records"
-        args: tuple[str, ...] = ()
-        if cell_id is not None:
-            query += " WHERE cell_id = ?"
-            args = (cell_id,)
+        if where:
+            query += " WHERE " + " AND ".join(f"{col} = ?" for col, _ in where)
         with self._connect() as db:
-            rows = db.execute(query + " ORDER BY rowid", args).fetchall()
+            rows = db.execute(query + " ORDER BY rowid", [v for _, v in where]).fetchall()
         return [Record.from_json(json.loads(body)) for (body,) in rows]
 
     def delete_cell(self, cell_id: str) -> None:

@@ -6,6 +6,7 @@ itself stops, so no process a run started outlives it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -29,20 +30,16 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = _GRACE_S) -> None
     """SIGTERM the child's process group, then SIGKILL what is left after `grace_s`."""
     if proc.poll() is None:
         _signal_group(proc.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            pass
     # the leader may be gone while its children (a JVM) still run: kill the group regardless
     _signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
 def _signal_group(pgid: int, signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 @contextmanager
@@ -67,9 +64,15 @@ def run_supervised(
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out, _raise_on_signals():
-        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             return proc.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:

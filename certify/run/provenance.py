@@ -1,4 +1,4 @@
-"""Where an outcome came from: versions of certify, Python, Java and Spark, host and git revision."""
+"""Where an outcome came from: certify, Python, Java and Spark versions, host, git revision."""
 
 from __future__ import annotations
 
@@ -45,12 +45,18 @@ def java_version() -> str | None:
 def git_revision(root: Path) -> str | None:
     """`HEAD` of the repository holding `root`, with `-dirty` if it has uncommitted changes."""
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, timeout=10)
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        )
         if rev.returncode != 0:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")

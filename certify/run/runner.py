@@ -8,6 +8,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
@@ -40,27 +41,36 @@ def cell_slug(cell_id: str) -> str:
 
 def new_run_id() -> str:
     """A unique, sortable run id."""
-    return now().replace(":", "").replace("-", "").replace(".", "")[:15] + "-" + uuid.uuid4().hex[:6]
+    return (
+        now().replace(":", "").replace("-", "").replace(".", "")[:15] + "-" + uuid.uuid4().hex[:6]
+    )
 
 
 def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
     """Run every planned cell, then aggregate and write the report (also when interrupted)."""
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
+    _clear_outputs(out)
     (out / "plan.json").write_text(json.dumps(plan.to_json(), indent=2) + "\n")
     store = RecordStore(out / "results.sqlite")
-    run = {"id": new_run_id(), "profile": plan.profile, "matrix": plan.matrix,
-           "platform": options.platform.name, "started": now(), "argv": list(options.argv),
-           "provenance": collect(options.root)}
+    run_id = new_run_id()
+    run: dict[str, Any] = {
+        "id": run_id,
+        "profile": plan.profile,
+        "matrix": plan.matrix,
+        "platform": options.platform.name,
+        "started": now(),
+        "argv": list(options.argv),
+        "provenance": collect(options.root),
+    }
     interrupted: Interrupted | None = None
     try:
         for planned in plan.cells:
-            _run_cell(matrix, planned, options, store, run["id"])
+            _run_cell(matrix, planned, options, store, run_id)
     except Interrupted as exc:
         interrupted = exc
     run["finished"] = now()
     run["interrupted"] = interrupted is not None
-    cells = build_cells(plan, store.records())
+    cells = build_cells(plan, store.records(run_id))
     report = Report(run, plan, cells, evaluate_gate(plan, cells, options.policy))
     write_all(report, out)
     if interrupted is not None:
@@ -68,50 +78,132 @@ def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
     return report
 
 
-def _run_cell(matrix: Matrix, planned: PlannedCell, options: RunOptions, store: RecordStore,
-              run_id: str) -> None:
+def _clear_outputs(out: Path) -> None:
+    """Remove what an earlier run wrote to `out` (only certify's own files)."""
+    import shutil
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("evidence", "work"):
+        shutil.rmtree(out / name, ignore_errors=True)
+    for pattern in ("results.sqlite*", "report.*", "junit.xml", "plan.json"):
+        for path in out.glob(pattern):
+            path.unlink()
+
+
+def _run_cell(
+    matrix: Matrix, planned: PlannedCell, options: RunOptions, store: RecordStore, run_id: str
+) -> None:
     cell = planned.cell
     reason = options.platform.unavailable(matrix, planned)
     if reason is not None:
         for suite in planned.suites:
-            store.add(Record(run_id, cell.id, suite, f"{suite}::*", "not_run", message=reason,
-                             started=now(), finished=now()))
+            store.add(
+                Record(
+                    run_id,
+                    cell.id,
+                    suite,
+                    f"{suite}::*",
+                    "not_run",
+                    message=reason,
+                    started=now(),
+                    finished=now(),
+                )
+            )
         return
     missing = [s for s in planned.suites if not (options.root / "scenarios" / s).is_dir()]
     for suite in missing:
-        store.add(Record(run_id, cell.id, suite, f"{suite}::*", "error",
-                         message=f"suite folder scenarios/{suite} does not exist",
-                         started=now(), finished=now()))
+        store.add(
+            Record(
+                run_id,
+                cell.id,
+                suite,
+                f"{suite}::*",
+                "error",
+                message=f"suite folder scenarios/{suite} does not exist",
+                started=now(),
+                finished=now(),
+            )
+        )
     suites = [s for s in planned.suites if s not in missing]
     if not suites:
         return
     started = now()
     rc, log = _pytest(matrix, planned, suites, options, store, run_id)
     if rc not in _COMPLETED:
-        why = {2: "was interrupted", 3: "hit an internal error", 4: "was called wrongly",
-               5: "collected no tests", -9: "timed out"}.get(rc, f"exited with code {rc}")
-        for suite in suites:
-            store.add(Record(run_id, cell.id, suite, f"{suite}::<pytest>", "error",
-                             message=f"pytest {why}; see {log}", started=started,
-                             finished=now()))
+        # pytest stops with 2 after collection errors; those are recorded already, per module
+        collect_errors = {
+            r.suite
+            for r in store.records(run_id, cell.id)
+            if r.status == "error" and "::" not in r.test_id
+        }
+        why = {
+            2: "was interrupted",
+            3: "hit an internal error",
+            4: "was called wrongly",
+            5: "collected no tests",
+            -9: "timed out",
+        }.get(rc, f"exited with code {rc}")
+        for suite in [s for s in suites if s not in collect_errors]:
+            store.add(
+                Record(
+                    run_id,
+                    cell.id,
+                    suite,
+                    f"{suite}::<pytest>",
+                    "error",
+                    message=f"pytest {why}; see {log}",
+                    started=started,
+                    finished=now(),
+                )
+            )
 
 
-def _pytest(matrix: Matrix, planned: PlannedCell, suites: list[str], options: RunOptions,
-            store: RecordStore, run_id: str) -> tuple[int, Path]:
+def _pytest(
+    matrix: Matrix,
+    planned: PlannedCell,
+    suites: list[str],
+    options: RunOptions,
+    store: RecordStore,
+    run_id: str,
+) -> tuple[int, Path]:
     cell = planned.cell
     runtime = options.platform.runtime(matrix, planned)
     evidence = options.out / "evidence" / cell_slug(cell.id)
     workdir = options.out / "work" / cell_slug(cell.id)
     argv = [
-        str(runtime.python), "-m", "pytest", *(f"scenarios/{s}" for s in suites),
-        "-p", "certify.pytest_plugin", "-p", "no:cacheprovider", "-q", "--color=no",
-        "--rootdir", str(options.root), "--junitxml", str(evidence / "pytest-junit.xml"),
-        "--certify-cell", cell.id, "--certify-values", json.dumps(cell.values),
-        "--certify-tier", cell.tier, "--certify-store", str(store.path.resolve()),
-        "--certify-run-id", run_id, "--certify-workdir", str(workdir.resolve()),
+        str(runtime.python),
+        "-m",
+        "pytest",
+        *(f"scenarios/{s}" for s in suites),
+        "-p",
+        "certify.pytest_plugin",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--color=no",
+        "--rootdir",
+        str(options.root),
+        "--junitxml",
+        str(evidence / "pytest-junit.xml"),
+        "--certify-cell",
+        cell.id,
+        "--certify-values",
+        json.dumps(cell.values),
+        "--certify-tier",
+        cell.tier,
+        "--certify-store",
+        str(store.path.resolve()),
+        "--certify-run-id",
+        run_id,
+        "--certify-workdir",
+        str(workdir.resolve()),
     ]
-    env = {**os.environ, "PYSPARK_PYTHON": str(runtime.python),
-           "PYSPARK_DRIVER_PYTHON": str(runtime.python), "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": str(runtime.python),
+        "PYSPARK_DRIVER_PYTHON": str(runtime.python),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     log = evidence / "pytest.log"
     print(f"certify: running {', '.join(suites)} on {cell.id}", file=sys.stderr, flush=True)
     rc = run_supervised(argv, log, options.root, env, options.cell_timeout_s)

@@ -1,0 +1,5 @@
+"""`python -m certify` runs the CLI."""
+
+from certify.cli import main
+
+main()
