@@ -147,6 +147,11 @@ class Recorder:
                 report.nodeid, self._suite(path), "error", 0.0, _text(report.longreprtext), now()
             )
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Declare every collected test, so a run that stops early is seen as incomplete."""
+        tests = [(self._suite(item.path), item.nodeid) for item in session.items]
+        self.store.expect(self.run_id, self.cell.id, tests)
+
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         """Remember when the test started."""
         self.started[nodeid] = now()

@@ -94,7 +94,7 @@ class DimensionSpec(Strict):
 
 
 class Constraint(Strict):
-    """`exclude: SEL` forbids matching cells; `require: SEL` (optionally `when: SEL`) demands them."""
+    """`exclude: SEL` forbids matching cells; `require: SEL` (with optional `when:`) demands."""
 
     name: str = ""
     exclude: Selector | None = None

@@ -92,7 +92,8 @@ class _Walker:
             key = str(key_node.value)
             line = key_node.start_mark.line + 1
             if key in out:
-                first = self.source.lines[path + (key,)]
+                key_path: KeyPath = (*path, key)
+                first = self.source.lines[key_path]
                 self.issues.append(
                     Issue(
                         self.source.name,
@@ -103,7 +104,8 @@ class _Walker:
                     )
                 )
                 continue
-            self.source.lines[path + (key,)] = line
+            key_path = (*path, key)
+            self.source.lines[key_path] = line
             out[key] = self.walk(value_node, (*path, key))
         return out
 

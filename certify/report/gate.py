@@ -21,10 +21,17 @@ class Policy:
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-def evaluate_gate(plan: Plan, cells: Sequence[CellResult], policy: Policy | None = None) -> Gate:
+def evaluate_gate(
+    plan: Plan,
+    cells: Sequence[CellResult],
+    policy: Policy | None = None,
+    interrupted: str | None = None,
+) -> Gate:
     """Pass only if every blocking-tier cell is certified and the plan's coverage is complete."""
     policy = policy or Policy()
     reasons: list[str] = []
+    if interrupted:
+        reasons.append(f"the run was {interrupted}: its evidence is partial")
     if not cells:
         reasons.append("no cells were planned: there is no evidence to certify anything")
     if policy.require_complete_coverage:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,7 +132,7 @@ def _first_line(text: str) -> str:
     return line[:_REASON_LIMIT]
 
 
-def _suite_result(name: str, records: Sequence[Record]) -> SuiteResult:
+def _suite_result(name: str, records: Sequence[Record], expected: Sequence[str]) -> SuiteResult:
     statuses = [r.status for r in records]
     verdict = suite_verdict(statuses)
     reasons: list[str] = []
@@ -144,15 +144,32 @@ def _suite_result(name: str, records: Sequence[Record]) -> SuiteResult:
             reasons.append(f"{record.test_id}: {record.status}: {_first_line(record.message)}")
     if records and verdict == "incomplete":
         reasons.append(f"suite {name}: every test was skipped, nothing was certified")
+    done = {r.test_id for r in records}
+    unfinished = [t for t in expected if t not in done]
+    if unfinished:
+        verdict = worst([verdict, "incomplete"])
+        reasons.append(
+            f"suite {name}: {len(unfinished)} of {len(expected)} collected tests have no "
+            f"result (first: {unfinished[0]})"
+        )
     return SuiteResult(name, verdict, dict(Counter(statuses)), tuple(reasons))
 
 
-def cell_result(planned: PlannedCell, records: Sequence[Record]) -> CellResult:
-    """Verdict of one cell from its records: the worst verdict of its required suites."""
+def cell_result(
+    planned: PlannedCell, records: Sequence[Record], expected: Sequence[tuple[str, str]] = ()
+) -> CellResult:
+    """Verdict of one cell from its records: the worst verdict of its required suites.
+
+    `expected` lists the (suite, test id) pairs collected for the cell; any without a record
+    makes its suite incomplete.
+    """
     by_suite: dict[str, list[Record]] = {s: [] for s in planned.suites}
     for record in records:
         by_suite.setdefault(record.suite, []).append(record)
-    suites = tuple(_suite_result(name, by_suite[name]) for name in planned.suites)
+    suites = tuple(
+        _suite_result(name, by_suite[name], [t for s, t in expected if s == name])
+        for name in planned.suites
+    )
     extra = [r for s, rs in by_suite.items() if s not in planned.suites for r in rs]
     verdict = worst(s.verdict for s in suites)
     reasons = [reason for s in suites if s.verdict == verdict for reason in s.reasons]
@@ -165,9 +182,16 @@ def cell_result(planned: PlannedCell, records: Sequence[Record]) -> CellResult:
     )
 
 
-def build_cells(plan: Plan, records: Sequence[Record]) -> tuple[CellResult, ...]:
+def build_cells(
+    plan: Plan,
+    records: Sequence[Record],
+    expected: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+) -> tuple[CellResult, ...]:
     """Every planned cell's result; records of cells outside the plan are ignored."""
     grouped: dict[str, list[Record]] = {}
     for record in records:
         grouped.setdefault(record.cell_id, []).append(record)
-    return tuple(cell_result(p, grouped.get(p.cell.id, [])) for p in plan.cells)
+    expected = expected or {}
+    return tuple(
+        cell_result(p, grouped.get(p.cell.id, []), expected.get(p.cell.id, ())) for p in plan.cells
+    )

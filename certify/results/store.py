@@ -23,7 +23,14 @@ CREATE TABLE IF NOT EXISTS records (
     status TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (run_id, cell_id, test_id)
-)
+);
+CREATE TABLE IF NOT EXISTS expected (
+    run_id TEXT NOT NULL,
+    cell_id TEXT NOT NULL,
+    test_id TEXT NOT NULL,
+    suite TEXT NOT NULL,
+    PRIMARY KEY (run_id, cell_id, test_id)
+);
 """
 
 
@@ -35,7 +42,7 @@ class RecordStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(_SCHEMA)
+            db.executescript(_SCHEMA)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -72,6 +79,27 @@ class RecordStore:
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY rowid", [v for _, v in where]).fetchall()
         return [Record.from_json(json.loads(body)) for (body,) in rows]
+
+    def expect(self, run_id: str, cell_id: str, tests: list[tuple[str, str]]) -> None:
+        """Declare the (suite, test id) pairs a cell's run collected, before any of them runs."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO expected (run_id, cell_id, test_id, suite)"
+                " VALUES (?, ?, ?, ?)",
+                [(run_id, cell_id, test_id, suite) for suite, test_id in tests],
+            )
+
+    def expected(self, run_id: str) -> dict[str, list[tuple[str, str]]]:
+        """Cell id -> the (suite, test id) pairs collected for it in `run_id`."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT cell_id, suite, test_id FROM expected WHERE run_id = ? ORDER BY rowid",
+                (run_id,),
+            ).fetchall()
+        out: dict[str, list[tuple[str, str]]] = {}
+        for cell_id, suite, test_id in rows:
+            out.setdefault(cell_id, []).append((suite, test_id))
+        return out
 
     def delete_cell(self, cell_id: str) -> None:
         """Forget a cell's records (before it is run again from scratch)."""

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,17 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = _GRACE_S) -> None
     # the leader may be gone while its children (a JVM) still run: kill the group regardless
     _signal_group(proc.pid, signal.SIGKILL)
     proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGKILL when certify dies, even by SIGKILL (Linux prctl)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the process-group stop on signals still applies
 
 
 def _signal_group(pgid: int, signum: int) -> None:
@@ -72,6 +84,7 @@ def run_supervised(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         try:
             return proc.wait(timeout=timeout_s)

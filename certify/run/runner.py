@@ -70,8 +70,9 @@ def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
         interrupted = exc
     run["finished"] = now()
     run["interrupted"] = interrupted is not None
-    cells = build_cells(plan, store.records(run_id))
-    report = Report(run, plan, cells, evaluate_gate(plan, cells, options.policy))
+    cells = build_cells(plan, store.records(run_id), store.expected(run_id))
+    gate = evaluate_gate(plan, cells, options.policy, str(interrupted) if interrupted else None)
+    report = Report(run, plan, cells, gate)
     write_all(report, out)
     if interrupted is not None:
         raise interrupted
