@@ -129,9 +129,7 @@ class ProfileSpec(Strict):
     """What a run of this profile certifies: which cells, reduced how, with which suites."""
 
     description: str = ""
-    tiers: list[TierName] = Field(
-        default_factory=lambda: list(TIER_NAMES), min_length=1
-    )
+    tiers: list[TierName] = Field(default_factory=lambda: list(TIER_NAMES), min_length=1)
     select: list[Selector] = Field(default_factory=list)
     reduction: str | dict[TierName, str] = "full"
     seed: int = 0
