@@ -15,11 +15,16 @@ def cell_id(names: Sequence[str], values: Sequence[str]) -> str:
 
 
 def parse_cell_id(text: str) -> dict[str, str]:
-    """Inverse of `cell_id` (values never contain `,` or `=`, the config validator ensures it)."""
-    pairs = [part.split("=", 1) for part in text.split(",") if part]
-    if any(len(p) != 2 for p in pairs):
-        raise ValueError(f"not a cell id: {text!r} (expected dim=value,dim=value,...)")
-    return {k: v for k, v in pairs}
+    """Inverse of `cell_id`; raises ValueError for anything `cell_id` cannot produce."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value or "=" in value:
+            raise ValueError(f"not a cell id: {text!r} (expected dim=value,dim=value,...)")
+        if key in out:
+            raise ValueError(f"not a cell id: {text!r} (dimension {key!r} given twice)")
+        out[key] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class Space:
     values: tuple[tuple[str, ...], ...]
     rules: tuple[Predicate, ...] = ()
     _memo: dict[tuple[int, ...], bool] = field(default_factory=dict, compare=False, repr=False)
+    _rule_dims: tuple[frozenset[int], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # computed once: Predicate.dims builds a new frozenset on every access
+        object.__setattr__(self, "_rule_dims", tuple(r.dims for r in self.rules))
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -67,12 +77,16 @@ class Space:
         return self._complete(list(assignment))
 
     def _complete(self, current: list[int]) -> list[int] | None:
-        pending = [r for r in self.rules if r.evaluate(current) is not True]
-        if any(r.evaluate(current) is False for r in pending):
-            return None
+        pending = []
+        for index, rule in enumerate(self.rules):
+            result = rule.evaluate(current)
+            if result is False:
+                return None
+            if result is None:
+                pending.append(index)
         if not pending:
             return [0 if v == UNSET else v for v in current]
-        dims = sorted({d for r in pending for d in r.dims if current[d] == UNSET})
+        dims = sorted({d for i in pending for d in self._rule_dims[i] if current[d] == UNSET})
         if not dims:
             return None  # every rule dimension is set yet a rule stays undecided: cannot happen
         dim = dims[0]

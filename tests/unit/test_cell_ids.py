@@ -144,3 +144,9 @@ def test_ids_are_the_same_whatever_the_profile_strategy_or_seed() -> None:
     full_ids = {c["id"] for c in plans[5].to_json()["cells"]}
     for plan in plans[1:5]:
         assert {c["id"] for c in plan.to_json()["cells"]} <= full_ids
+
+
+@pytest.mark.parametrize("text", ["", "a", "a=", "=1", "a=1,,b=2", "a=1,a=2", "a=b=c", "a=1,"])
+def test_parse_cell_id_rejects_what_cell_id_cannot_produce(text: str) -> None:
+    with pytest.raises(ValueError, match="not a cell id"):
+        parse_cell_id(text)
