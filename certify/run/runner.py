@@ -13,7 +13,8 @@ from typing import Any
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
-from certify.report import Policy, Report, build_cells, evaluate_gate, write_all
+from certify.report import Policy, Report
+from certify.report.finalize import finalize
 from certify.results import Record, RecordStore
 from certify.run.process import Interrupted, run_supervised
 from certify.run.provenance import collect, now
@@ -70,10 +71,8 @@ def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
         interrupted = exc
     run["finished"] = now()
     run["interrupted"] = interrupted is not None
-    cells = build_cells(plan, store.records(run_id), store.expected(run_id))
-    gate = evaluate_gate(plan, cells, options.policy, str(interrupted) if interrupted else None)
-    report = Report(run, plan, cells, gate)
-    write_all(report, out)
+    why = str(interrupted) if interrupted else None
+    report = finalize(run, plan, store, out, options.policy, why)
     if interrupted is not None:
         raise interrupted
     return report
