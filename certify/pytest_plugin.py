@@ -65,12 +65,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--certify-run-id", default="adhoc", help="id of the certify run")
     group.addoption("--certify-workdir", help="private work folder of the cell")
     group.addoption("--certify-options", default="{}", help="platform options for fixtures (JSON)")
+    group.addoption(
+        "--certify-retry",
+        help='retry policy of the profile as JSON: {"on": [regex, ...], "times": N}',
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the marker; register the recorder only when certify gave a cell."""
     config.addinivalue_line(
         "markers", "requires(**dims): the cell must match these globs, else the test is not_run"
+    )
+    config.addinivalue_line(
+        "markers",
+        "retry(on=[regex, ...], times=N): retry up to N times when the failure matches a regex; "
+        "a pass after a failure is recorded as flaky",
+    )
+    from certify.pytest_retry import RetryPlugin, parse_option
+
+    config.pluginmanager.register(
+        RetryPlugin(parse_option(config.getoption("certify_retry"))), "certify-retry"
     )
     cell_id = config.getoption("certify_cell")
     if not cell_id:
@@ -162,6 +176,14 @@ class Recorder:
         if report.when == "teardown":
             phases = self.phases.pop(report.nodeid)
             status, message = _outcome(phases)
+            attempts: list[dict[str, Any]] = getattr(report, "certify_attempts", None) or []
+            if attempts:
+                self.store.add_attempts(self.run_id, self.cell.id, report.nodeid, attempts)
+                if status == "passed" and len(attempts) > 1:
+                    status = "flaky"
+                    message = f"passed on attempt {len(attempts)} after: " + _first_failure(
+                        attempts
+                    )
             duration = sum(p.duration for p in phases)
             suite = self._suite(self.root / report.fspath)
             self._write(
@@ -171,10 +193,18 @@ class Recorder:
                 duration,
                 message,
                 self.started.pop(report.nodeid, now()),
+                max(len(attempts), 1),
             )
 
     def _write(
-        self, test_id: str, suite: str, status: str, duration: float, message: str, started: str
+        self,
+        test_id: str,
+        suite: str,
+        status: str,
+        duration: float,
+        message: str,
+        started: str,
+        attempts: int = 1,
     ) -> None:
         self.store.add(
             Record(
@@ -183,6 +213,7 @@ class Recorder:
                 suite=suite,
                 test_id=test_id,
                 status=status,
+                attempts=attempts,
                 duration_s=round(duration, 6),
                 message=message,
                 started=started,
@@ -190,6 +221,14 @@ class Recorder:
                 provenance=self.provenance,
             )
         )
+
+
+def _first_failure(attempts: list[dict[str, Any]]) -> str:
+    for attempt in attempts:
+        if attempt["status"] == "failed":
+            lines = [ln for ln in str(attempt["message"]).splitlines() if ln.startswith("E ")]
+            return lines[0] if lines else str(attempt["message"])[:200]
+    return ""
 
 
 def _text(value: str) -> str:

@@ -125,6 +125,25 @@ class TierSpec(Strict):
     cells: list[Selector] = Field(default_factory=list)
 
 
+class RetrySpec(Strict):
+    """Failures a profile may retry: regexes over the failure's error lines, and how often."""
+
+    on: list[str] = Field(min_length=1, description="regexes; a failure matching one is retried")
+    times: int = Field(default=1, ge=1, le=5)
+
+    @field_validator("on")
+    @classmethod
+    def _regexes(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise invalid(
+                    f"{pattern!r} is not a regular expression: {exc}", "a Python regex"
+                ) from exc
+        return patterns
+
+
 class ProfileSpec(Strict):
     """What a run of this profile certifies: which cells, reduced how, with which suites."""
 
@@ -136,6 +155,7 @@ class ProfileSpec(Strict):
     suites: list[str] = Field(default_factory=lambda: ["smoke"])
     chaos: list[str] = Field(default_factory=list)
     load: list[str] = Field(default_factory=list)
+    retry: RetrySpec | None = None
 
     @field_validator("reduction")
     @classmethod

@@ -45,6 +45,7 @@ class PlannedCell:
     suites: tuple[str, ...]
     chaos: tuple[str, ...]
     load: tuple[str, ...]
+    retry: str | None = None  # the profile's retry policy as JSON for the pytest plugin
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def _planned(
                 tuple(profile.suites),
                 tuple(profile.chaos),
                 tuple(profile.load),
+                profile.retry.model_dump_json() if profile.retry else None,
             )
         )
     return out

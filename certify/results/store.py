@@ -7,10 +7,12 @@ duplicates one.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 from certify.results.record import Record
 
@@ -23,6 +25,14 @@ CREATE TABLE IF NOT EXISTS records (
     status TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (run_id, cell_id, test_id)
+);
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id TEXT NOT NULL,
+    cell_id TEXT NOT NULL,
+    test_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (run_id, cell_id, test_id, attempt)
 );
 CREATE TABLE IF NOT EXISTS expected (
     run_id TEXT NOT NULL,
@@ -70,8 +80,6 @@ class RecordStore:
 
     def records(self, run_id: str | None = None, cell_id: str | None = None) -> list[Record]:
         """Every record (of one run and cell if given), in the order they were written."""
-        import json
-
         where = [(col, val) for col, val in (("run_id", run_id), ("cell_id", cell_id)) if val]
         query = "SELECT body FROM records"
         if where:
@@ -79,6 +87,30 @@ class RecordStore:
         with self._connect() as db:
             rows = db.execute(query + " ORDER BY rowid", [v for _, v in where]).fetchall()
         return [Record.from_json(json.loads(body)) for (body,) in rows]
+
+    def add_attempts(
+        self, run_id: str, cell_id: str, test_id: str, attempts: list[dict[str, Any]]
+    ) -> None:
+        """Keep every attempt of a retried test as evidence."""
+        with self._connect() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO attempts (run_id, cell_id, test_id, attempt, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (run_id, cell_id, test_id, int(a["attempt"]), json.dumps(a, sort_keys=True))
+                    for a in attempts
+                ],
+            )
+
+    def attempts(self, run_id: str, cell_id: str, test_id: str) -> list[dict[str, Any]]:
+        """The attempts kept for one test, in order."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT body FROM attempts WHERE run_id = ? AND cell_id = ? AND test_id = ?"
+                " ORDER BY attempt",
+                (run_id, cell_id, test_id),
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def expect(self, run_id: str, cell_id: str, tests: list[tuple[str, str]]) -> None:
         """Declare the (suite, test id) pairs a cell's run collected, before any of them runs."""

@@ -197,6 +197,7 @@ def _pytest(
         run_id,
         "--certify-workdir",
         str(workdir.resolve()),
+        *(["--certify-retry", planned.retry] if planned.retry else []),
     ]
     env = {
         **os.environ,

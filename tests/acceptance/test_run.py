@@ -229,3 +229,30 @@ def test_a_cell_the_platform_cannot_run_is_not_run_with_the_reason(tmp_path: Pat
         "it needs its jars and catalog service"
     ]
     assert "not_run" in _report(out)["gate"]["reasons"][0]
+
+
+def test_the_profile_retry_policy_reaches_the_scenarios(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        """
+        import pathlib
+
+        def test_flaky_metastore():
+            marker = pathlib.Path(__file__).with_name("seen")
+            if not marker.exists():
+                marker.write_text("1")
+                raise TimeoutError("metastore read timed out")
+        """,
+    )
+    matrix = project / "matrices" / "mini.yaml"
+    matrix.write_text(
+        matrix.read_text()
+        + "  retrying: {tiers: [certified], select: [{catalog: hive}], suites: [smoke],\n"
+        + '             retry: {on: ["timed out"], times: 2}}\n'
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "retrying", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [test] = _report(out)["cells"][0]["tests"]
+    assert (test["status"], test["attempts"]) == ("flaky", 2)
+    assert "metastore read timed out" in test["message"]
