@@ -226,7 +226,7 @@ UNKNOWN_KEYS = [
         "    seed: 7\n    tier: [certified]\n",
         "profiles.pr.tier",
         "tier: [",
-        "description, tiers, select, reduction, seed, suites, chaos, load",
+        "description, tiers, select, reduction, seed, suites, chaos, load, retry",
     ),
 ]
 
