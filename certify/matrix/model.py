@@ -8,6 +8,7 @@ from pathlib import Path
 
 from certify.config.matrix_file import parse_matrix
 from certify.config.models import TIERS, MatrixSpec, ProfileSpec, Selector, ValueSpec
+from certify.config.policy import is_policy_file, parse_policy
 from certify.config.source import Source
 from certify.errors import ConfigError, Issue
 from certify.matrix.constraints import (
@@ -138,11 +139,14 @@ def matrix_files(root: Path) -> list[Path]:
 
 
 def validate_files(paths: Sequence[Path]) -> list[Issue]:
-    """Every issue in every file (a missing file is an issue too)."""
+    """Every issue in every file, matrix or policy (a missing file is an issue too)."""
     issues: list[Issue] = []
     for path in paths:
         if not path.exists():
             issues.append(Issue(str(path), 1, "", "no such file", "a path to a matrix YAML file"))
+            continue
+        if is_policy_file(path):  # `schema: certify.policy/1`: the release policy
+            issues.extend(parse_policy(path)[2])
             continue
         try:
             load_matrix(path)

@@ -1,7 +1,11 @@
-"""Reports: aggregate records into verdicts, decide the gate, render every output."""
+"""Reports: aggregate records into verdicts under a policy, decide the gate, render every output."""
 
-from certify.report.gate import Policy, evaluate_gate
-from certify.report.model import REPORT_SCHEMA, CellResult, Gate, Report, build_cells
+from certify.config.policy import Policy, load_policy
+from certify.report.aggregate import aggregate, build_cells, cell_result
+from certify.report.finalize import assemble, finalize, publish
+from certify.report.gate import evaluate_gate
+from certify.report.history import Changes, History
+from certify.report.model import REPORT_SCHEMA, CellResult, Gate, Report, SuiteResult
 from certify.report.verdict import VERDICTS, worst
 from certify.report.writers import write_all
 
@@ -9,11 +13,20 @@ __all__ = [
     "REPORT_SCHEMA",
     "VERDICTS",
     "CellResult",
+    "Changes",
     "Gate",
+    "History",
     "Policy",
     "Report",
+    "SuiteResult",
+    "aggregate",
+    "assemble",
     "build_cells",
+    "cell_result",
     "evaluate_gate",
+    "finalize",
+    "load_policy",
+    "publish",
     "schema",
     "worst",
     "write_all",

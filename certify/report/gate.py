@@ -1,24 +1,29 @@
-"""The release gate: which cells must be certified, decided fail-closed."""
+"""The release gate: which cells must pass under the policy, decided fail-closed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 
+from certify.config.policy import Policy
 from certify.plan import Plan
 from certify.report.model import CellResult, Gate
+from certify.report.verdict import rank
 
-_PASSING = ("certified", "waived")
 
-
-@dataclass(frozen=True)
-class Policy:
-    """What the gate demands. Cells of a blocking tier must end `certified` (or `waived`)."""
-
-    blocking_tiers: tuple[str, ...] = ("certified",)
-    require_complete_coverage: bool = True
-    max_reasons_per_cell: int = 5
-    notes: tuple[str, ...] = field(default_factory=tuple)
+def _cell_reason(cell: CellResult, policy: Policy) -> str:
+    """`cell (tier): verdict: criterion: why; ...`, the worst criteria first."""
+    failing = sorted(
+        (s for s in cell.suites if s.verdict not in policy.pass_verdicts),
+        key=lambda s: rank(s.verdict),
+    )
+    details = [f"{s.criterion}: {r}" for s in failing for r in (s.reasons or (s.verdict,))]
+    if not failing:
+        details = list(cell.reasons)  # e.g. nothing planned: the cell's own reason
+    shown = details[: policy.max_reasons_per_cell]
+    if len(details) > len(shown):
+        shown.append(f"... and {len(details) - len(shown)} more")
+    head = f"{cell.id} ({cell.planned.cell.tier}): {cell.verdict}"
+    return head + (": " + "; ".join(shown) if shown else "")
 
 
 def evaluate_gate(
@@ -26,12 +31,14 @@ def evaluate_gate(
     cells: Sequence[CellResult],
     policy: Policy | None = None,
     interrupted: str | None = None,
+    problems: Sequence[str] = (),
 ) -> Gate:
-    """Pass only if every blocking-tier cell is certified and the plan's coverage is complete."""
+    """Pass only if every blocking-tier cell passes the policy and coverage is complete."""
     policy = policy or Policy()
     reasons: list[str] = []
     if interrupted:
         reasons.append(f"the run was {interrupted}: its evidence is partial")
+    reasons.extend(problems)
     if not cells:
         reasons.append("no cells were planned: there is no evidence to certify anything")
     if policy.require_complete_coverage:
@@ -47,13 +54,7 @@ def evaluate_gate(
             f"no cell of a blocking tier ({', '.join(policy.blocking_tiers)}) "
             "was planned: nothing to certify"
         )
-    for cell in blocking:
-        if cell.verdict in _PASSING:
-            continue
-        head = f"{cell.id} ({cell.planned.cell.tier}): {cell.verdict}"
-        details = list(cell.reasons[: policy.max_reasons_per_cell])
-        more = len(cell.reasons) - len(details)
-        if more > 0:
-            details.append(f"... and {more} more")
-        reasons.append(head + (": " + "; ".join(details) if details else ""))
-    return Gate("fail" if reasons else "pass", tuple(reasons), asdict(policy))
+    reasons.extend(
+        _cell_reason(cell, policy) for cell in blocking if cell.verdict not in policy.pass_verdicts
+    )
+    return Gate("fail" if reasons else "pass", tuple(reasons), policy.to_json())

@@ -1,28 +1,39 @@
-"""The aggregated report: records -> per-suite and per-cell verdicts -> the run's gate."""
+"""The aggregated report every output renders: cells with their criteria, the gate, history."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from certify.config.policy import Waiver
 from certify.plan import Plan, PlannedCell
-from certify.report.verdict import suite_verdict, worst
+from certify.report.history import Changes, TrendPoint
 from certify.results import Record
 
 REPORT_SCHEMA = "certify.report/1"
-_REASON_LIMIT = 300
+# How a criterion is named from the kind of evidence behind it (policy rules use their own name).
+_PREFIX = {"scenario": "suite", "experiment": "chaos", "load": "load", "slo": "slo"}
 
 
 @dataclass(frozen=True)
 class SuiteResult:
-    """Outcome of one suite on one cell."""
+    """Outcome of one criterion on one cell: a suite, experiment, load profile, SLO or rule."""
 
     name: str
     verdict: str
     counts: dict[str, int]
     reasons: tuple[str, ...]
+    kind: str = "scenario"
+    required: bool = True
+    waived_by: str = ""
+
+    @property
+    def criterion(self) -> str:
+        """The name policies and waivers use, e.g. `suite:smoke`, `slo:p95`, `flaky`."""
+        prefix = _PREFIX.get(self.kind)
+        return f"{prefix}:{self.name}" if prefix else self.name
 
 
 @dataclass(frozen=True)
@@ -34,11 +45,33 @@ class CellResult:
     reasons: tuple[str, ...]
     suites: tuple[SuiteResult, ...]
     records: tuple[Record, ...]
+    unfinished: tuple[tuple[str, str], ...] = ()
 
-    @property
+    @cached_property
     def id(self) -> str:
-        """The cell id."""
+        """The cell id (computed once: every output asks for it per test)."""
         return self.planned.cell.id
+
+
+@dataclass(frozen=True)
+class WaiverUse:
+    """A waiver of the policy and what it did in this run."""
+
+    waiver: Waiver
+    status: str  # active, expired or unused
+    cells: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form in report.json's `waivers`."""
+        return {
+            "cells": self.waiver.cells,
+            "criterion": self.waiver.criterion,
+            "reason": self.waiver.reason,
+            "owner": self.waiver.owner,
+            "expires": self.waiver.expires.isoformat(),
+            "status": self.status,
+            "applied_to": list(self.cells),
+        }
 
 
 @dataclass(frozen=True)
@@ -57,12 +90,15 @@ class Gate:
 
 @dataclass(frozen=True)
 class Report:
-    """Everything the outputs (JSON, Markdown, JUnit) render, built once."""
+    """Everything the outputs (JSON, Markdown, HTML, JUnit, Allure) render, built once."""
 
     run: dict[str, Any]
     plan: Plan
     cells: tuple[CellResult, ...]
     gate: Gate
+    waivers: tuple[WaiverUse, ...] = ()
+    changes: Changes | None = None
+    trend: tuple[TrendPoint, ...] = ()
 
     def summary(self) -> dict[str, Any]:
         """Counts of cells by verdict and of records by status."""
@@ -81,117 +117,71 @@ class Report:
             "plan": {
                 "profile": self.plan.profile,
                 "matrix": self.plan.matrix,
+                "matrix_path": self.plan.matrix_path,
                 "seed": self.plan.seed,
+                "dimensions": list(self.plan.dimensions),
                 "coverage": self.plan.coverage(),
             },
             "summary": self.summary(),
-            "cells": [_cell_json(c) for c in self.cells],
+            "cells": [cell_json(c) for c in self.cells],
             "gate": {
                 "verdict": self.gate.verdict,
                 "reasons": list(self.gate.reasons),
                 "policy": self.gate.policy,
             },
+            "waivers": [w.to_json() for w in self.waivers],
+            "changes": self.changes.to_json() if self.changes else None,
         }
 
 
-def _cell_json(cell: CellResult) -> dict[str, Any]:
+def suite_json(s: SuiteResult) -> dict[str, Any]:
+    """One criterion result as JSON."""
+    out: dict[str, Any] = {
+        "name": s.name,
+        "criterion": s.criterion,
+        "kind": s.kind,
+        "required": s.required,
+        "verdict": s.verdict,
+        "counts": s.counts,
+        "reasons": list(s.reasons),
+    }
+    if s.waived_by:
+        out["waived_by"] = s.waived_by
+    return out
+
+
+def record_json(r: Record) -> dict[str, Any]:
+    """One record as a report test entry (the cell and run are implied by where it sits)."""
     return {
-        "id": cell.id,
-        "values": cell.planned.cell.values,
-        "tier": cell.planned.cell.tier,
-        "runtime": cell.planned.runtime,
-        "verdict": cell.verdict,
-        "reasons": list(cell.reasons),
-        "suites": [
-            {"name": s.name, "verdict": s.verdict, "counts": s.counts, "reasons": list(s.reasons)}
-            for s in cell.suites
-        ],
-        "tests": [
-            {
-                "test_id": r.test_id,
-                "suite": r.suite,
-                "status": r.status,
-                "kind": r.kind,
-                "attempts": r.attempts,
-                "duration_s": r.duration_s,
-                "message": r.message,
-                "started": r.started,
-                "finished": r.finished,
-            }
-            for r in cell.records
-        ],
-        "provenance": cell.records[0].provenance if cell.records else {},
+        "test_id": r.test_id,
+        "suite": r.suite,
+        "status": r.status,
+        "kind": r.kind,
+        "attempts": r.attempts,
+        "duration_s": r.duration_s,
+        "message": r.message,
+        "started": r.started,
+        "finished": r.finished,
     }
 
 
-def _first_line(text: str) -> str:
-    line = next(
-        (ln.strip() for ln in text.splitlines() if ln.strip().startswith("E ")),
-        text.strip().splitlines()[-1] if text.strip() else "",
-    )
-    return line[:_REASON_LIMIT]
-
-
-def _suite_result(name: str, records: Sequence[Record], expected: Sequence[str]) -> SuiteResult:
-    statuses = [r.status for r in records]
-    verdict = suite_verdict(statuses)
-    reasons: list[str] = []
-    if not records:
-        reasons.append(f"suite {name}: no results recorded (the run did not finish it)")
-    # the failures first: they are what a reader must see
-    for record in sorted(records, key=lambda r: r.status == "not_run"):
-        if record.status not in ("passed", "flaky", "skipped"):
-            reasons.append(f"{record.test_id}: {record.status}: {_first_line(record.message)}")
-    if records and verdict == "incomplete":
-        reasons.append(f"suite {name}: every test was skipped, nothing was certified")
-    done = {r.test_id for r in records}
-    unfinished = [t for t in expected if t not in done]
-    if unfinished:
-        verdict = worst([verdict, "incomplete"])
-        reasons.append(
-            f"suite {name}: {len(unfinished)} of {len(expected)} collected tests have no "
-            f"result (first: {unfinished[0]})"
-        )
-    return SuiteResult(name, verdict, dict(Counter(statuses)), tuple(reasons))
-
-
-def cell_result(
-    planned: PlannedCell, records: Sequence[Record], expected: Sequence[tuple[str, str]] = ()
-) -> CellResult:
-    """Verdict of one cell from its records: the worst verdict of its required suites.
-
-    `expected` lists the (suite, test id) pairs collected for the cell; any without a record
-    makes its suite incomplete.
-    """
-    by_suite: dict[str, list[Record]] = {s: [] for s in planned.suites}
-    for record in records:
-        by_suite.setdefault(record.suite, []).append(record)
-    suites = tuple(
-        _suite_result(name, by_suite[name], [t for s, t in expected if s == name])
-        for name in planned.suites
-    )
-    extra = [r for s, rs in by_suite.items() if s not in planned.suites for r in rs]
-    verdict = worst(s.verdict for s in suites)
-    reasons = [reason for s in suites if s.verdict == verdict for reason in s.reasons]
-    return CellResult(
-        planned,
-        verdict,
-        tuple(reasons),
-        suites,
-        tuple(r for s in planned.suites for r in by_suite[s]) + tuple(extra),
-    )
-
-
-def build_cells(
-    plan: Plan,
-    records: Sequence[Record],
-    expected: Mapping[str, Sequence[tuple[str, str]]] | None = None,
-) -> tuple[CellResult, ...]:
-    """Every planned cell's result; records of cells outside the plan are ignored."""
-    grouped: dict[str, list[Record]] = {}
-    for record in records:
-        grouped.setdefault(record.cell_id, []).append(record)
-    expected = expected or {}
-    return tuple(
-        cell_result(p, grouped.get(p.cell.id, []), expected.get(p.cell.id, ())) for p in plan.cells
-    )
+def cell_json(cell: CellResult) -> dict[str, Any]:
+    """One cell as JSON, with everything needed to decide its verdict again."""
+    planned = cell.planned
+    return {
+        "id": cell.id,
+        "values": planned.cell.values,
+        "tier": planned.cell.tier,
+        "runtime": planned.runtime,
+        "planned": {
+            "suites": list(planned.suites),
+            "chaos": list(planned.chaos),
+            "load": list(planned.load),
+        },
+        "verdict": cell.verdict,
+        "reasons": list(cell.reasons),
+        "suites": [suite_json(s) for s in cell.suites],
+        "tests": [record_json(r) for r in cell.records],
+        "unfinished": [{"suite": s, "test_id": t} for s, t in cell.unfinished],
+        "provenance": cell.records[0].provenance if cell.records else {},
+    }

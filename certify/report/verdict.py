@@ -28,3 +28,21 @@ def suite_verdict(statuses: list[str]) -> str:
     if not any(s in ("passed", "flaky") for s in statuses):
         return "incomplete"  # only skips: nothing was actually certified
     return "certified"
+
+
+# Worst first, for choosing between two results of the same test (shards, retries); a status
+# this table does not know ranks with the failures (fail closed). `skipped` is worse than
+# `not_run`: a suite of skips is incomplete, one of not_runs is not_run (see suite_verdict), so
+# this order keeps cell verdicts monotone (tests/unit/test_verdict_properties.py).
+_STATUS_ORDER: tuple[str, ...] = ("failed", "error", "skipped", "not_run", "flaky", "passed")
+_STATUS_RANK = {s: i for i, s in enumerate(_STATUS_ORDER)}
+
+
+def status_rank(status: str) -> int:
+    """Lower is worse; unknown statuses are as bad as `failed`."""
+    return _STATUS_RANK.get(status, 0)
+
+
+def rank(verdict: str) -> int:
+    """Position of `verdict` in VERDICTS (0 is the worst; unknown verdicts count as failed)."""
+    return _RANK.get(verdict, 0)

@@ -32,13 +32,16 @@ def test_every_cell_lands_in_exactly_one_shard(
 
 @settings(max_examples=80, deadline=None)
 @given(ids, st.integers(1, 8), st.data())
-def test_lpt_balance_bound(cells: list[str], n: int, data: st.DataObject) -> None:
+def test_shards_are_balanced(cells: list[str], n: int, data: st.DataObject) -> None:
     durations = {c: data.draw(st.floats(0.1, 100)) for c in cells}
     costs = cell_costs(cells, durations)
     loads = [sum(costs[c] for c in shard) for shard in split(cells, n, durations)]
     if cells:
-        lower_bound = max(sum(costs.values()) / n, max(costs.values()))
-        assert max(loads) <= lower_bound * 4 / 3 + 1e-9
+        # greedy list scheduling never exceeds the average load plus the largest cell
+        assert max(loads) <= sum(costs.values()) / n + max(costs.values()) + 1e-9
+        # and longest-first never leaves a shard empty while another holds two cells
+        if len(cells) >= n:
+            assert all(loads)
 
 
 def test_unknown_durations_cost_the_median_of_known_ones() -> None:

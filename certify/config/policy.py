@@ -1,0 +1,276 @@
+"""The release policy (`reports/policy.yaml`): what each tier must prove, SLOs, waivers.
+
+Validated like the matrices: every problem at once, as `file:line: key.path: what (valid: ...)`.
+The defaults of `Policy()` are the built-in policy used when a project has no policy file: every
+suite, experiment and load profile the profile plans is required, cells of the `certified` tier
+block the release.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from certify.config.errors import issues_from
+from certify.config.models import TIER_NAMES, Strict, TierName, invalid
+from certify.config.source import Source, load_yaml
+from certify.errors import ConfigError, Issue
+
+POLICY_SCHEMA = "certify.policy/1"
+# A criterion names what a cell must prove: one suite, experiment, load profile or SLO (globs
+# allowed after the colon), flaky results, or the age of the evidence.
+CRITERION_RE = re.compile(
+    r"^((suite|chaos|load|slo):[A-Za-z0-9_.*?\[\]!-]+|flaky|evidence-age|\*)$"
+)
+_CRITERIA = "suite:NAME, chaos:NAME, load:NAME, slo:NAME (globs allowed), flaky, evidence-age or *"
+# pass_verdicts can never hold failed, incomplete or not_run: missing or bad evidence (fail closed).
+PassVerdict = Literal["certified", "waived", "degraded"]
+_BLOCKING: tuple[TierName, ...] = ("certified",)
+_PASSING: tuple[PassVerdict, ...] = ("certified", "waived")
+METRICS: tuple[str, ...] = (
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "error_rate",
+    "throughput_rps",
+    "recovery_s",
+    "availability",
+)
+Metric = Literal[
+    "p50_ms", "p95_ms", "p99_ms", "error_rate", "throughput_rps", "recovery_s", "availability"
+]
+
+
+class TierRequirement(Strict):
+    """Evidence a tier's cells must carry besides everything the profile plans for them."""
+
+    suites: list[str] = Field(default_factory=list)
+    chaos: list[str] = Field(default_factory=list)
+    load: list[str] = Field(default_factory=list)
+    optional: list[str] = Field(
+        default_factory=list, description="criteria (globs) whose miss only degrades the cell"
+    )
+
+    @field_validator("optional")
+    @classmethod
+    def _criteria(cls, value: list[str]) -> list[str]:
+        for criterion in value:
+            if not CRITERION_RE.match(criterion):
+                raise invalid(f"unknown criterion {criterion!r}", _CRITERIA)
+        return value
+
+    def is_optional(self, criterion: str) -> bool:
+        """True when a miss of `criterion` only degrades the cell."""
+        return any(fnmatch.fnmatchcase(criterion, pattern) for pattern in self.optional)
+
+
+class SloCriterion(Strict):
+    """A threshold on one metric of matching load or chaos records."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    load: str = Field(default="*", description="load profile or experiment name glob")
+    metric: Metric
+    max: float | None = None
+    min: float | None = None
+    blocking: bool = Field(default=False, description="a miss fails the cell, else degrades it")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SloCriterion:
+        if self.max is None and self.min is None:
+            raise invalid("give `max:` or `min:` (or both)", "max: NUMBER and/or min: NUMBER")
+        return self
+
+    def missed(self, value: float) -> bool:
+        """True when `value` breaks a bound."""
+        return (self.max is not None and value > self.max) or (
+            self.min is not None and value < self.min
+        )
+
+    def bounds(self) -> str:
+        """The bounds as text, e.g. `<= 200`."""
+        parts = [f">= {self.min:g}"] if self.min is not None else []
+        return " and ".join([*parts, *([f"<= {self.max:g}"] if self.max is not None else [])])
+
+
+class Waiver(Strict):
+    """A known gap accepted until its expiry date, by a named owner, for a stated reason."""
+
+    cells: str = Field(min_length=1, description="glob over cell ids, e.g. 'spark=4.1,*'")
+    criterion: str = Field(description=_CRITERIA)
+    reason: str = Field(min_length=1)
+    owner: str = Field(min_length=1)
+    expires: date
+
+    @field_validator("criterion")
+    @classmethod
+    def _criterion(cls, value: str) -> str:
+        if not CRITERION_RE.match(value):
+            raise invalid(f"unknown criterion {value!r}", _CRITERIA)
+        return value
+
+    @field_validator("cells")
+    @classmethod
+    def _cells(cls, value: str) -> str:
+        if value != "*" and "=" not in value:
+            raise invalid(
+                f"cell pattern {value!r} names no dimension",
+                "a glob over cell ids such as 'spark=4.1,*' or '*catalog=glue*', or '*'",
+            )
+        return value
+
+    def covers(self, cell_id: str, criterion: str) -> bool:
+        """True when this waiver's patterns match the cell and criterion."""
+        return fnmatch.fnmatchcase(cell_id, self.cells) and fnmatch.fnmatchcase(
+            criterion, self.criterion
+        )
+
+    def active(self, today: date) -> bool:
+        """A waiver waives up to and including its expiry date."""
+        return today <= self.expires
+
+    def label(self) -> str:
+        """How reasons and reports name this waiver."""
+        return f"waiver {self.criterion} on {self.cells} (owner {self.owner})"
+
+
+class Policy(Strict):
+    """What the release gate demands (the validated form of `reports/policy.yaml`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_: Literal["certify.policy/1"] = Field(default="certify.policy/1", alias="schema")
+    description: str = ""
+    blocking_tiers: list[TierName] = Field(default_factory=lambda: list(_BLOCKING))
+    pass_verdicts: list[PassVerdict] = Field(default_factory=lambda: list(_PASSING))
+    require_complete_coverage: bool = True
+    max_reasons_per_cell: int = Field(default=5, ge=1)
+    tiers: dict[TierName, TierRequirement] = Field(default_factory=dict)
+    slo: list[SloCriterion] = Field(default_factory=list)
+    flaky_tolerated: int | None = Field(
+        default=None, ge=0, description="flaky results tolerated per cell (no limit if absent)"
+    )
+    max_evidence_age_days: float | None = Field(default=None, gt=0)
+    waivers: list[Waiver] = Field(default_factory=list)
+    source: str = Field(default="built-in", exclude=True)
+
+    @field_validator("pass_verdicts")
+    @classmethod
+    def _certified_passes(cls, value: list[str]) -> list[str]:
+        if "certified" not in value:
+            raise invalid("`certified` must pass the gate", "a list holding certified")
+        return value
+
+    def requirement(self, tier: str) -> TierRequirement:
+        """What `tier` must prove (nothing beyond the plan when the policy says nothing)."""
+        return self.tiers.get(tier, TierRequirement())  # type: ignore[call-overload, no-any-return]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form embedded in report.json (and read back by `certify gate`)."""
+        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data["source"] = self.source
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Policy:
+        """Inverse of `to_json`; raises pydantic's ValidationError on a bad document."""
+        body = {k: v for k, v in data.items() if k != "source"}
+        policy = cls.model_validate(body)
+        return policy.model_copy(update={"source": str(data.get("source", "report.json"))})
+
+
+def parse_policy(path: Path) -> tuple[Policy | None, Source, list[Issue]]:
+    """Parse and validate a policy file; returns every issue (the policy is None if any)."""
+    source, issues = load_yaml(path)
+    if issues and source.data is None:
+        return None, source, issues
+    if not isinstance(source.data, dict):
+        issues.append(
+            source.issue(
+                (), "top level is not a mapping", f"a mapping with schema: {POLICY_SCHEMA}"
+            )
+        )
+        return None, source, issues
+    if source.data.get("schema") != POLICY_SCHEMA:
+        issues.append(
+            source.issue(
+                ("schema",),
+                f"unsupported schema {source.data.get('schema')!r}"
+                if "schema" in source.data
+                else "missing required key",
+                POLICY_SCHEMA,
+            )
+        )
+        return None, source, issues
+    if "source" in source.data:
+        issues.append(source.issue(("source",), "unknown key", "remove it"))
+    try:
+        policy = Policy.model_validate(source.data)
+    except ValidationError as exc:
+        return None, source, issues + issues_from(Policy, source, exc)
+    if issues:
+        return None, source, issues
+    return policy.model_copy(update={"source": str(path)}), source, []
+
+
+def load_policy(path: Path) -> Policy:
+    """The validated policy of `path`; raises ConfigError (exit 2) with every issue."""
+    if not path.is_file():
+        raise ConfigError(
+            [
+                Issue(
+                    str(path),
+                    1,
+                    "",
+                    "no such policy file",
+                    f"a YAML file with schema: {POLICY_SCHEMA}",
+                )
+            ]
+        )
+    policy, _, issues = parse_policy(path)
+    if policy is None:
+        raise ConfigError(issues)
+    return policy
+
+
+def is_policy_file(path: Path) -> bool:
+    """True when `path` declares `schema: certify.policy/1` (so `certify validate` checks it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return re.search(r"^schema:\s*[\"']?certify\.policy/1[\"']?\s*(#.*)?$", text, re.M) is not None
+
+
+def default_policy_path(root: Path) -> Path:
+    """Where a project keeps its release policy."""
+    return root / "reports" / "policy.yaml"
+
+
+def resolve_policy(root: Path, path: Path | None) -> Policy:
+    """The policy given, else the project's `reports/policy.yaml`, else the built-in one."""
+    if path is not None:
+        return load_policy(path)
+    default = default_policy_path(root)
+    return load_policy(default) if default.exists() else Policy()
+
+
+__all__ = [
+    "METRICS",
+    "POLICY_SCHEMA",
+    "TIER_NAMES",
+    "Policy",
+    "SloCriterion",
+    "TierRequirement",
+    "Waiver",
+    "default_policy_path",
+    "is_policy_file",
+    "load_policy",
+    "parse_policy",
+    "resolve_policy",
+]

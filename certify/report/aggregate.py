@@ -1,0 +1,287 @@
+"""Records -> per-criterion and per-cell verdicts under a policy, failing closed.
+
+A cell's criteria are its suites, chaos experiments and load profiles (the ones the profile plans
+and the ones the policy requires for its tier), the policy's SLOs, flaky results and the age of
+its evidence. A criterion the policy marks optional can only degrade a cell; a waiver turns a
+missed criterion into `waived` until it expires.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timezone
+
+from certify.config.policy import Policy, SloCriterion, Waiver
+from certify.plan import Plan, PlannedCell
+from certify.report.model import CellResult, SuiteResult, WaiverUse
+from certify.report.verdict import suite_verdict, worst
+from certify.results import Record
+
+_REASON_LIMIT = 300
+_KINDS = ("scenario", "experiment", "load")
+_LABEL = {"scenario": "suite", "experiment": "experiment", "load": "load profile"}
+
+
+def record_metrics(record: Record) -> Mapping[str, float]:
+    """Measured values of a load or chaos record (p95_ms, recovery_s, ...).
+
+    Record has no metrics field of its own: the load and chaos runners put them under
+    `provenance["metrics"]`, the one free-form mapping a record carries.
+    """
+    metrics = record.provenance.get("metrics")
+    if not isinstance(metrics, dict):
+        return {}
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+@dataclass
+class _Ledger:
+    """What each waiver did across the cells (for the report's waiver table)."""
+
+    applied: dict[int, list[str]] = field(default_factory=dict)
+    expired: dict[int, list[str]] = field(default_factory=dict)
+
+    def uses(self, waivers: Sequence[Waiver], today: date) -> tuple[WaiverUse, ...]:
+        out = []
+        for i, waiver in enumerate(waivers):
+            if not waiver.active(today):
+                out.append(WaiverUse(waiver, "expired", tuple(self.expired.get(i, ()))))
+            else:
+                cells = tuple(self.applied.get(i, ()))
+                out.append(WaiverUse(waiver, "active" if cells else "unused", cells))
+        return tuple(out)
+
+
+def _first_line(text: str) -> str:
+    line = next(
+        (ln.strip() for ln in text.splitlines() if ln.strip().startswith("E ")),
+        text.strip().splitlines()[-1] if text.strip() else "",
+    )
+    return line[:_REASON_LIMIT]
+
+
+def _suite_result(
+    name: str, kind: str, records: Sequence[Record], expected: Sequence[str]
+) -> SuiteResult:
+    statuses = [r.status for r in records]
+    verdict = suite_verdict(statuses)
+    label = _LABEL[kind]
+    reasons: list[str] = []
+    if not records:
+        reasons.append(f"{label} {name}: no results recorded (the run did not finish it)")
+    # the failures first: they are what a reader must see
+    for record in sorted(records, key=lambda r: r.status == "not_run"):
+        if record.status not in ("passed", "flaky", "skipped"):
+            reasons.append(f"{record.test_id}: {record.status}: {_first_line(record.message)}")
+    if records and verdict == "incomplete":
+        reasons.append(f"{label} {name}: every test was skipped, nothing was certified")
+    done = {r.test_id for r in records}
+    unfinished = [t for t in expected if t not in done]
+    if unfinished:
+        verdict = worst([verdict, "incomplete"])
+        reasons.append(
+            f"{label} {name}: {len(unfinished)} of {len(expected)} collected tests have no "
+            f"result (first: {unfinished[0]})"
+        )
+    return SuiteResult(name, verdict, dict(Counter(statuses)), tuple(reasons), kind)
+
+
+def _optional(result: SuiteResult) -> SuiteResult:
+    """A criterion the policy marks optional: a miss degrades the cell, never fails it."""
+    if result.verdict == "certified":
+        return replace(result, required=False)
+    why = tuple(
+        f"optional in the policy, so {result.verdict} only degrades: {r}" for r in result.reasons
+    )
+    return replace(result, verdict="degraded", reasons=why, required=False)
+
+
+def _slo_result(slo: SloCriterion, records: Sequence[Record]) -> SuiteResult | None:
+    matching = [
+        r
+        for r in records
+        if r.kind in ("load", "experiment") and fnmatch.fnmatchcase(r.suite, slo.load)
+    ]
+    if not matching:
+        return None  # no load run matched: the load criterion itself says what is missing
+    miss = "failed" if slo.blocking else "degraded"
+    reasons: list[str] = []
+    verdicts: list[str] = []
+    for record in matching:
+        value = record_metrics(record).get(slo.metric)
+        if value is None:
+            verdicts.append("incomplete" if slo.blocking else "degraded")
+            reasons.append(f"{record.test_id}: no {slo.metric} measured (fail closed)")
+        elif slo.missed(value):
+            verdicts.append(miss)
+            reasons.append(f"{record.test_id}: {slo.metric} = {value:g}, needs {slo.bounds()}")
+        else:
+            verdicts.append("certified")
+    return SuiteResult(
+        slo.name,
+        worst(verdicts),
+        {"measured": len(matching), "missed": len(reasons)},
+        tuple(reasons),
+        "slo",
+        slo.blocking,
+    )
+
+
+def _age_result(records: Sequence[Record], max_days: float, now: datetime) -> SuiteResult:
+    stale: list[str] = []
+    for record in records:
+        try:
+            finished = datetime.fromisoformat(record.finished.replace("Z", "+00:00"))
+            if finished.tzinfo is None:
+                finished = finished.replace(tzinfo=timezone.utc)
+        except ValueError:
+            stale.append(f"{record.test_id}: no readable finish time ({record.finished!r})")
+            continue
+        days = (now - finished).total_seconds() / 86400.0
+        if days > max_days:
+            stale.append(
+                f"{record.test_id}: evidence is {days:.1f} days old (policy allows {max_days:g})"
+            )
+    if not stale:
+        return SuiteResult("evidence-age", "certified", {"records": len(records)}, (), "policy")
+    more = [f"... and {len(stale) - 5} more"] if len(stale) > 5 else []
+    return SuiteResult(
+        "evidence-age", "incomplete", {"stale": len(stale)}, (*stale[:5], *more), "policy"
+    )
+
+
+def _flaky_result(records: Sequence[Record], tolerated: int) -> SuiteResult:
+    flaky = [r.test_id for r in records if r.status == "flaky"]
+    if len(flaky) <= tolerated:
+        return SuiteResult("flaky", "certified", {"flaky": len(flaky)}, (), "policy", False)
+    reason = f"{len(flaky)} flaky result(s), the policy tolerates {tolerated} (first: {flaky[0]})"
+    return SuiteResult("flaky", "degraded", {"flaky": len(flaky)}, (reason,), "policy", False)
+
+
+def _waive(
+    cell_id: str,
+    result: SuiteResult,
+    waivers: Sequence[Waiver],
+    today: date,
+    ledger: _Ledger,
+) -> SuiteResult:
+    if result.verdict in ("certified", "waived"):
+        return result
+    notes: list[str] = []
+    for i, waiver in enumerate(waivers):
+        if not waiver.covers(cell_id, result.criterion):
+            continue
+        if waiver.active(today):
+            ledger.applied.setdefault(i, []).append(cell_id)
+            why = (
+                f"{result.verdict} but waived by {waiver.label()} until "
+                f"{waiver.expires.isoformat()}: {waiver.reason}"
+            )
+            return replace(
+                result, verdict="waived", reasons=(why, *result.reasons), waived_by=waiver.label()
+            )
+        ledger.expired.setdefault(i, []).append(cell_id)
+        notes.append(
+            f"{waiver.label()} expired on {waiver.expires.isoformat()} and no longer waives "
+            f"{result.criterion}"
+        )
+    return replace(result, reasons=(*notes, *result.reasons)) if notes else result
+
+
+def _criteria(
+    planned: PlannedCell,
+    records: Sequence[Record],
+    expected: Sequence[tuple[str, str]],
+    policy: Policy,
+    now: datetime,
+) -> list[SuiteResult]:
+    need = policy.requirement(planned.cell.tier)
+    grouped: dict[tuple[str, str], list[Record]] = {}
+    for record in records:
+        kind = record.kind if record.kind in _KINDS else "scenario"
+        grouped.setdefault((kind, record.suite), []).append(record)
+    results: list[SuiteResult] = []
+    for kind, plans, wanted in (
+        ("scenario", planned.suites, need.suites),
+        ("experiment", planned.chaos, need.chaos),
+        ("load", planned.load, need.load),
+    ):
+        for name in dict.fromkeys([*plans, *wanted]):
+            tests = [t for s, t in expected if s == name] if kind == "scenario" else []
+            result = _suite_result(name, kind, grouped.get((kind, name), []), tests)
+            results.append(_optional(result) if need.is_optional(result.criterion) else result)
+    results.extend(r for slo in policy.slo if (r := _slo_result(slo, records)) is not None)
+    # the policy's own rules show up only when a cell breaks them
+    rules = []
+    if policy.flaky_tolerated is not None:
+        rules.append(_flaky_result(records, policy.flaky_tolerated))
+    if policy.max_evidence_age_days is not None:
+        rules.append(_age_result(records, policy.max_evidence_age_days, now))
+    results.extend(r for r in rules if r.verdict != "certified")
+    return results
+
+
+def cell_result(
+    planned: PlannedCell,
+    records: Sequence[Record],
+    expected: Sequence[tuple[str, str]] = (),
+    policy: Policy | None = None,
+    now: datetime | None = None,
+    ledger: _Ledger | None = None,
+) -> CellResult:
+    """Verdict of one cell: the worst verdict of its criteria (waivers applied).
+
+    `expected` lists the (suite, test id) pairs collected for the cell; any without a record
+    makes its suite incomplete.
+    """
+    policy = policy or Policy()
+    now = now or datetime.now(timezone.utc)
+    ledger = ledger or _Ledger()
+    results = [
+        _waive(planned.cell.id, r, policy.waivers, now.date(), ledger)
+        for r in _criteria(planned, records, expected, policy, now)
+    ]
+    verdict = worst(r.verdict for r in results)
+    reasons = [reason for r in results if r.verdict == verdict for reason in r.reasons]
+    if not results:
+        reasons.append("nothing was planned or required for this cell: there is no evidence")
+    done = {r.test_id for r in records}
+    unfinished = tuple((s, t) for s, t in expected if t not in done)
+    order = {name: i for i, name in enumerate([*planned.suites, *planned.chaos, *planned.load])}
+    ordered = tuple(sorted(records, key=lambda r: order.get(r.suite, len(order))))
+    return CellResult(planned, verdict, tuple(reasons), tuple(results), ordered, unfinished)
+
+
+def aggregate(
+    plan: Plan,
+    records: Iterable[Record],
+    expected: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+) -> tuple[tuple[CellResult, ...], tuple[WaiverUse, ...]]:
+    """Every planned cell's result and what each waiver did; records of other cells are ignored."""
+    policy = policy or Policy()
+    now = now or datetime.now(timezone.utc)
+    grouped: dict[str, list[Record]] = {}
+    for record in records:
+        grouped.setdefault(record.cell_id, []).append(record)
+    expected = expected or {}
+    ledger = _Ledger()
+    cells = tuple(
+        cell_result(p, grouped.get(p.cell.id, []), expected.get(p.cell.id, ()), policy, now, ledger)
+        for p in plan.cells
+    )
+    return cells, ledger.uses(policy.waivers, now.date())
+
+
+def build_cells(
+    plan: Plan,
+    records: Sequence[Record],
+    expected: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+    policy: Policy | None = None,
+) -> tuple[CellResult, ...]:
+    """Every planned cell's result (see `aggregate`)."""
+    return aggregate(plan, records, expected, policy)[0]
