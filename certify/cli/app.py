@@ -38,11 +38,26 @@ def _root(
 
 
 def _register() -> None:
-    from certify.cli import plan_cmd, run_cmd, validate_cmd
+    from certify.cli import (
+        env_cmd,
+        gate_cmd,
+        plan_cmd,
+        platform_cmd,
+        report_cmd,
+        run_cmd,
+        validate_cmd,
+    )
+
+    # every command first stops what a killed certify command left running (pid files)
+    platform_cmd.sweep()
 
     app.command("validate")(validate_cmd.validate)
     app.command("plan")(plan_cmd.plan)
     app.command("run")(run_cmd.run)
+    app.command("report")(report_cmd.report)
+    app.command("gate")(gate_cmd.gate)
+    app.add_typer(env_cmd.env_app, name="env")
+    app.add_typer(platform_cmd.platform_app, name="platform")
 
 
 def main() -> None:

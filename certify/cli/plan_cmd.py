@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
 
 
@@ -34,13 +35,40 @@ def plan(
     ] = None,
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
     root: Annotated[Path, typer.Option(help="Project folder holding matrices/")] = Path("."),
+    platform: Annotated[
+        str | None,
+        typer.Option(help="Also say, per cell, whether this platform can run it here and why not"),
+    ] = None,
 ) -> None:
     """Expand or reduce the matrix under a profile and print the plan with its coverage."""
-    result = build_plan(find_profile(root, profile, matrix), profile, strategy, seed)
+    chosen = find_profile(root, profile, matrix)
+    result = build_plan(chosen, profile, strategy, seed)
+    verdicts = runnable(chosen, result, platform) if platform else None
     if format is Format.json:
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        body = result.to_json()
+        if verdicts is not None:
+            body["platform"] = platform
+            for cell in body["cells"]:
+                cell.update(verdicts[cell["id"]])
+        typer.echo(json.dumps(body, indent=2))
     else:
-        print_plan(result, _stdout())
+        print_plan(result, _stdout(), verdicts)
+
+
+def runnable(matrix: Matrix, result: Plan, platform: str) -> dict[str, dict[str, Any]]:
+    """Cell id -> {runnable, reason} on `platform` (nothing is downloaded or started)."""
+    from certify.platforms import get_platform
+
+    backend = get_platform(platform)
+    out: dict[str, dict[str, Any]] = {}
+    for planned in result.cells:
+        found = backend.assess(matrix, planned, fetch=False)
+        out[planned.cell.id] = {
+            "runnable": found.runnable,
+            "reason": found.reason,
+            "notes": list(found.notes),
+        }
+    return out
 
 
 def _stdout() -> Console:
@@ -49,7 +77,9 @@ def _stdout() -> Console:
     return console if console.is_terminal else Console(highlight=False, width=1000)
 
 
-def print_plan(result: Plan, console: Console) -> None:
+def print_plan(
+    result: Plan, console: Console, verdicts: dict[str, dict[str, Any]] | None = None
+) -> None:
     """The person-readable view: one row per cell, then coverage per tier."""
     table = Table(title=f"profile {result.profile} of matrix {result.matrix} (seed {result.seed})")
     table.add_column("#", justify="right")
@@ -57,11 +87,15 @@ def print_plan(result: Plan, console: Console) -> None:
         table.add_column(dim)
     table.add_column("tier")
     table.add_column("runtime")
+    if verdicts is not None:
+        table.add_column("runnable here")
     for i, planned in enumerate(result.cells, 1):
         values = planned.cell.values
-        table.add_row(
-            str(i), *(values[d] for d in result.dimensions), planned.cell.tier, planned.runtime
-        )
+        row = [str(i), *(values[d] for d in result.dimensions), planned.cell.tier, planned.runtime]
+        if verdicts is not None:
+            found = verdicts[planned.cell.id]
+            row.append("yes" if found["runnable"] else f"no: {found['reason']}")
+        table.add_row(*row)
     console.print(table)
     for group in result.groups:
         ratio = 100.0 * group.covered / group.required if group.required else 100.0

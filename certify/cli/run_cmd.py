@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from certify.config.policy import resolve_policy
 from certify.errors import InfrastructureError
 from certify.plan import build_plan, find_profile
 from certify.platforms import get_platform
@@ -34,13 +35,25 @@ def run(
         bool, typer.Option("--no-gate", help="Exit 0 whatever the gate says")
     ] = False,
     root: Annotated[Path, typer.Option(help="Project folder (matrices/, scenarios/)")] = Path("."),
+    policy: Annotated[
+        Path | None, typer.Option(help="Release policy (default: ROOT/reports/policy.yaml if any)")
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(help="Folder keeping every run's report (default: ROOT/.certify/history)"),
+    ] = None,
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
     root = root.resolve()
     chosen = find_profile(root, profile, matrix)
     plan = build_plan(chosen, profile, strategy, seed)
     options = RunOptions(
-        out=out.resolve(), root=root, platform=get_platform(platform), argv=tuple(sys.argv)
+        out=out.resolve(),
+        root=root,
+        platform=get_platform(platform),
+        argv=tuple(sys.argv),
+        policy=resolve_policy(root, policy),
+        history=(history or root / ".certify" / "history").resolve(),
     )
     try:
         report = execute(chosen, plan, options)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
@@ -17,17 +18,78 @@ class Runtime:
     name: str
     python: Path
     pyspark: str | None
+    kind: str = "host"
+
+
+@dataclass(frozen=True, order=True)
+class Need:
+    """A service a cell needs: its kind, and the Spark line / catalog when it depends on them."""
+
+    kind: str
+    line: str = ""
+    catalog: str = ""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the platform can do for one cell here."""
+
+    runnable: bool
+    reason: str | None = None
+    spark: str | None = None
+    needs: tuple[Need, ...] = ()
+    jars: tuple[Any, ...] = ()
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PlatformSession(Protocol):
+    """The started services of a run (or a `platform up`), and what cells get from them."""
+
+    def options(self, planned: PlannedCell, workdir: Path) -> dict[str, Any]:
+        """Endpoints and settings for the cell's fixtures (no secrets: they go in `env`)."""
+        ...
+
+    def env(self, planned: PlannedCell) -> dict[str, str]:
+        """Environment for the cell's pytest process: credentials live only here."""
+        ...
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each service: name, pid, endpoint, healthy."""
+        ...
+
+    def stop(self) -> None:
+        """Stop every service (idempotent)."""
+        ...
 
 
 class Platform(Protocol):
-    """Where cells run: says what it can run here and which interpreter runs a cell."""
+    """Where cells run: what it can run here, the runtime of a cell, and its services."""
 
     name: str
+
+    def assess(self, matrix: Matrix, planned: PlannedCell, fetch: bool = False) -> Assessment:
+        """Whether and how the cell can run here; `fetch` lets it download jars."""
+        ...
 
     def unavailable(self, matrix: Matrix, planned: PlannedCell) -> str | None:
         """Why this platform cannot run the cell here (a reason a person can act on), or None."""
         ...
 
-    def runtime(self, matrix: Matrix, planned: PlannedCell) -> Runtime:
+    def runtime(self, matrix: Matrix, planned: PlannedCell, build: bool = True) -> Runtime:
         """The interpreter that runs the cell's scenarios (only for runnable cells)."""
+        ...
+
+    def start(
+        self,
+        matrix: Matrix,
+        cells: Sequence[PlannedCell],
+        logs: Path,
+        mode: str = "run",
+        assessments: Mapping[str, Assessment] | None = None,
+    ) -> PlatformSession:
+        """Start the services `cells` need (shared where they can be) and return the session."""
+        ...
+
+    def capabilities(self) -> dict[str, Any]:
+        """What this platform can run here (Java, GPU, binaries, jars, services)."""
         ...

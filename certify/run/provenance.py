@@ -62,9 +62,21 @@ def git_revision(root: Path) -> str | None:
     return rev.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+# JSON set by the runner in a cell's environment: the runtime and the jars (with checksums)
+PROVENANCE_VAR = "CERTIFY_PROVENANCE"
+
+
 def collect(root: Path) -> dict[str, Any]:
     """Provenance of this process: every field a record and a report carry."""
+    import json
+    import os
+
+    try:
+        extra = json.loads(os.environ.get(PROVENANCE_VAR, "{}"))
+    except ValueError:
+        extra = {}
     return {
+        **(extra if isinstance(extra, dict) else {}),
         "certify": package_version("spark-certify"),
         "python": platform.python_version(),
         "python_executable": sys.executable,

@@ -7,17 +7,28 @@ import os
 import sys
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from certify.errors import InfrastructureError
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
+from certify.platforms.base import Assessment, PlatformSession, Runtime
 from certify.report import Policy, Report
 from certify.report.finalize import finalize
 from certify.results import Record, RecordStore
-from certify.run.process import Interrupted, run_supervised
-from certify.run.provenance import collect, now
+from certify.run.process import Interrupted
+from certify.run.provenance import PROVENANCE_VAR, collect, now
+from certify.runtimes.pool import (
+    PARALLEL_VAR,
+    Children,
+    available_memory_gib,
+    raise_on_signals,
+    run_concurrently,
+    session_marker,
+)
 
 # pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
 _COMPLETED = (0, 1)
@@ -33,6 +44,8 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     cell_timeout_s: float | None = 3600.0
     policy: Policy = field(default_factory=Policy)
+    parallel_runtimes: int | None = None
+    history: Path | None = None  # folder keeping every run's report.json; None keeps none
 
 
 def cell_slug(cell_id: str) -> str:
@@ -65,17 +78,105 @@ def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
     }
     interrupted: Interrupted | None = None
     try:
-        for planned in plan.cells:
-            _run_cell(matrix, planned, options, store, run_id)
+        with raise_on_signals():
+            _run_cells(matrix, plan, options, store, run_id)
     except Interrupted as exc:
         interrupted = exc
     run["finished"] = now()
     run["interrupted"] = interrupted is not None
     why = str(interrupted) if interrupted else None
-    report = finalize(run, plan, store, out, options.policy, why)
+    report = finalize(run, plan, store, out, options.policy, why, options.history)
     if interrupted is not None:
         raise interrupted
     return report
+
+
+def _run_cells(
+    matrix: Matrix, plan: Plan, options: RunOptions, store: RecordStore, run_id: str
+) -> None:
+    """Assess every cell; start the services the runnable ones need; run them per runtime."""
+    platform = options.platform
+    runnable: list[tuple[PlannedCell, Runtime]] = []
+    assessments: dict[str, Assessment] = {}
+    for planned in plan.cells:
+        found = platform.assess(matrix, planned, fetch=True)
+        if not found.runnable:
+            _record_all(store, run_id, planned, "not_run", found.reason or "not runnable here")
+            continue
+        try:
+            runtime = platform.runtime(matrix, planned)
+        except InfrastructureError as exc:
+            _record_all(store, run_id, planned, "not_run", f"its runtime is not available: {exc}")
+            continue
+        runnable.append((planned, runtime))
+        assessments[planned.cell.id] = found
+    if not runnable:
+        return
+    cells = [p for p, _ in runnable]
+    try:
+        session = platform.start(
+            matrix, cells, options.out / "evidence" / "services", "run", assessments
+        )
+    except InfrastructureError as exc:
+        for planned in cells:
+            _record_all(store, run_id, planned, "error", f"platform services failed: {exc}")
+        return
+    try:
+        groups: dict[str, list[tuple[PlannedCell, Runtime]]] = {}
+        for planned, runtime in runnable:
+            groups.setdefault(runtime.name, []).append((planned, runtime))
+        work = [
+            partial(_run_group, matrix, g, options, store, run_id, session) for g in groups.values()
+        ]
+        run_concurrently(work, _parallelism(len(work), options))
+    finally:
+        session.stop()
+
+
+def _parallelism(groups: int, options: RunOptions) -> int:
+    """How many runtimes run at once: cores and memory permitting (or as configured)."""
+    if options.parallel_runtimes:
+        return max(1, min(groups, options.parallel_runtimes))
+    configured = os.environ.get(PARALLEL_VAR, "")
+    if configured.isdigit():
+        return max(1, min(groups, int(configured)))
+    cores = os.cpu_count() or 1
+    # a runtime's cell holds a driver JVM plus its executors or a server: about 3 GiB at peak
+    # (benchmarks/platform.py measures two runtimes at once against one after the other)
+    return max(1, min(groups, cores, int(available_memory_gib() // 3)))
+
+
+def _run_group(
+    matrix: Matrix,
+    group: list[tuple[PlannedCell, Runtime]],
+    options: RunOptions,
+    store: RecordStore,
+    run_id: str,
+    session: PlatformSession,
+    children: Children,
+) -> None:
+    """The cells of one runtime, one after the other."""
+    for planned, runtime in group:
+        _run_cell(matrix, planned, runtime, options, store, run_id, session, children)
+
+
+def _record_all(
+    store: RecordStore, run_id: str, planned: PlannedCell, status: str, message: str
+) -> None:
+    """One record per suite of the cell (a cell that did not run at all)."""
+    for suite in planned.suites:
+        store.add(
+            Record(
+                run_id,
+                planned.cell.id,
+                suite,
+                f"{suite}::*",
+                status,
+                message=message,
+                started=now(),
+                finished=now(),
+            )
+        )
 
 
 def _clear_outputs(out: Path) -> None:
@@ -83,7 +184,7 @@ def _clear_outputs(out: Path) -> None:
     import shutil
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("evidence", "work"):
+    for name in ("evidence", "work", "allure-results"):
         shutil.rmtree(out / name, ignore_errors=True)
     for pattern in ("results.sqlite*", "report.*", "junit.xml", "plan.json"):
         for path in out.glob(pattern):
@@ -91,25 +192,16 @@ def _clear_outputs(out: Path) -> None:
 
 
 def _run_cell(
-    matrix: Matrix, planned: PlannedCell, options: RunOptions, store: RecordStore, run_id: str
+    matrix: Matrix,
+    planned: PlannedCell,
+    runtime: Runtime,
+    options: RunOptions,
+    store: RecordStore,
+    run_id: str,
+    session: PlatformSession,
+    children: Children,
 ) -> None:
     cell = planned.cell
-    reason = options.platform.unavailable(matrix, planned)
-    if reason is not None:
-        for suite in planned.suites:
-            store.add(
-                Record(
-                    run_id,
-                    cell.id,
-                    suite,
-                    f"{suite}::*",
-                    "not_run",
-                    message=reason,
-                    started=now(),
-                    finished=now(),
-                )
-            )
-        return
     missing = [s for s in planned.suites if not (options.root / "scenarios" / s).is_dir()]
     for suite in missing:
         store.add(
@@ -128,7 +220,7 @@ def _run_cell(
     if not suites:
         return
     started = now()
-    rc, log = _pytest(matrix, planned, suites, options, store, run_id)
+    rc, log = _pytest(planned, runtime, suites, options, store, run_id, session, children)
     if rc not in _COMPLETED:
         # pytest stops with 2 after collection errors; those are recorded already, per module
         collect_errors = {
@@ -159,17 +251,19 @@ def _run_cell(
 
 
 def _pytest(
-    matrix: Matrix,
     planned: PlannedCell,
+    runtime: Runtime,
     suites: list[str],
     options: RunOptions,
     store: RecordStore,
     run_id: str,
+    session: PlatformSession,
+    children: Children,
 ) -> tuple[int, Path]:
     cell = planned.cell
-    runtime = options.platform.runtime(matrix, planned)
     evidence = options.out / "evidence" / cell_slug(cell.id)
     workdir = options.out / "work" / cell_slug(cell.id)
+    platform_options = session.options(planned, workdir.resolve())
     argv = [
         str(runtime.python),
         "-m",
@@ -197,15 +291,29 @@ def _pytest(
         run_id,
         "--certify-workdir",
         str(workdir.resolve()),
+        "--certify-options",
+        json.dumps(platform_options),
         *(["--certify-retry", planned.retry] if planned.retry else []),
+        # allure-results with the cell on every result (a no-op where allure-pytest is missing)
+        "-p",
+        "certify.allure_plugin",
+        "--certify-alluredir",
+        str((options.out / "allure-results").resolve()),
     ]
+    extra = {"runtime": runtime.name, "runtime_kind": runtime.kind}
+    extra["jars"] = platform_options.get("jars", [])
     env = {
         **os.environ,
         "PYSPARK_PYTHON": str(runtime.python),
         "PYSPARK_DRIVER_PYTHON": str(runtime.python),
         "PYTHONDONTWRITEBYTECODE": "1",
+        PROVENANCE_VAR: json.dumps(extra),
+        # credentials reach the cell only here, never on its command line or in its options
+        **session.env(planned),
+        **session_marker(session),
     }
+    env.pop("VIRTUAL_ENV", None)
     log = evidence / "pytest.log"
     print(f"certify: running {', '.join(suites)} on {cell.id}", file=sys.stderr, flush=True)
-    rc = run_supervised(argv, log, options.root, env, options.cell_timeout_s)
+    rc = children.run(argv, log, options.root, env, options.cell_timeout_s)
     return rc, log

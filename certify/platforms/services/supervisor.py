@@ -1,0 +1,172 @@
+"""Start services as supervised processes, wait until they are healthy, and always stop them.
+
+Each service runs in its own process group with its output captured to a log file, carries its
+session's marker in its environment and has a pid file in the session folder. In a run, services
+also get SIGKILL when certify dies (PR_SET_PDEATHSIG); a `platform up` leaves them running.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from certify.errors import InfrastructureError
+from certify.platforms import procs
+from certify.platforms.services.base import Launch, Service
+from certify.platforms.state import ServiceRecord, Session
+
+_POLL_S = 0.25
+
+
+@dataclass
+class Running:
+    """A started service: its launch, process (None when it has none) and log."""
+
+    service: Service
+    launch: Launch
+    proc: subprocess.Popen[bytes] | None
+    log: Path
+    healthy: bool = False
+    start_s: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """The service's name (`spark-master`, `hive-metastore`, ...)."""
+        return self.service.name
+
+
+class Supervisor:
+    """The services of one session: started together, checked, stopped in reverse order."""
+
+    def __init__(
+        self,
+        session: Session,
+        logs: Path,
+        secrets: Sequence[str] = (),
+        die_with_parent: bool = True,
+    ) -> None:
+        self.session = session
+        self.logs = logs
+        self.secrets = [s for s in secrets if s]
+        self.die_with_parent = die_with_parent
+        self.running: dict[str, Running] = {}
+
+    def start(self, services: Sequence[Service], group: str = "") -> dict[str, Running]:
+        """Start `services`, wait until all are healthy; on failure stop them and raise."""
+        started = [self.spawn(s, group) for s in services]
+        try:
+            self.wait_healthy(started)
+        except BaseException:
+            self.stop()
+            raise
+        return {r.name: r for r in started}
+
+    def spawn(self, service: Service, group: str = "") -> Running:
+        """Start one service's process (no wait); its endpoint is known from here on."""
+        home = self.session.path / service.name
+        home.mkdir(parents=True, exist_ok=True)
+        launch = service.launch(home)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = self.logs / f"{service.name}.log"
+        proc = None
+        t0 = time.monotonic()
+        if launch.argv:
+            env = {**os.environ, **launch.env, procs.SESSION_VAR: self.session.id}
+            with log.open("ab") as out:
+                proc = subprocess.Popen(
+                    list(launch.argv),
+                    cwd=home,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=procs.die_with_parent if self.die_with_parent else None,
+                )
+        running = Running(service, launch, proc, log, start_s=t0)
+        self.running[service.name] = running
+        pid = proc.pid if proc else 0
+        self.session.record(
+            ServiceRecord(
+                service.name,
+                pid,
+                procs.start_time(pid) if pid else None,
+                launch.expect,
+                launch.endpoint,
+                str(log),
+                group,
+            )
+        )
+        return running
+
+    def wait_healthy(self, started: list[Running]) -> None:
+        """Poll until every service is healthy; raise if one exits or times out."""
+        deadline = {r.name: r.start_s + r.service.timeout_s for r in started}
+        waiting = list(started)
+        while waiting:
+            for running in list(waiting):
+                if running.proc is not None and running.proc.poll() is not None:
+                    raise InfrastructureError(
+                        f"service {running.name} exited with code {running.proc.returncode} "
+                        f"while starting: {self.tail(running)} (log: {running.log})"
+                    )
+                if running.service.healthy(running.launch):
+                    running.healthy = True
+                    running.start_s = time.monotonic() - running.start_s
+                    waiting.remove(running)
+                elif time.monotonic() > deadline[running.name]:
+                    raise InfrastructureError(
+                        f"service {running.name} was not healthy within "
+                        f"{running.service.timeout_s:.0f} s: {self.tail(running)} "
+                        f"(log: {running.log})"
+                    )
+            if waiting:
+                time.sleep(_POLL_S)
+
+    def tail(self, running: Running, lines: int = 6) -> str:
+        """The last lines of a service's log, with secrets redacted."""
+        try:
+            text = running.log.read_text(errors="replace").strip().splitlines()[-lines:]
+        except OSError:
+            return "(no log)"
+        return redact(" | ".join(text), self.secrets) or "(empty log)"
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Stop every service (reverse start order), then anything else of the session."""
+        for running in reversed(list(self.running.values())):
+            if running.proc is not None and running.proc.poll() is None:
+                procs.terminate([running.proc.pid], grace_s)
+            if running.proc is not None:
+                running.proc.wait()
+        procs.stop_session(self.session.id, grace_s)
+        for running in self.running.values():
+            redact_file(running.log, self.secrets)
+        self.running.clear()
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    """`text` with every secret replaced by `***`."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def redact_file(path: Path, secrets: Sequence[str]) -> None:
+    """Rewrite `path` with every secret replaced (a no-op when none occurs)."""
+    if not secrets or not path.is_file():
+        return
+    data = path.read_bytes()
+    clean = data
+    for secret in secrets:
+        clean = clean.replace(secret.encode(), b"***")
+    if clean != data:
+        path.write_bytes(clean)
+
+
+def endpoints(running: Mapping[str, Running]) -> dict[str, str]:
+    """Service name -> endpoint."""
+    return {name: r.launch.endpoint for name, r in running.items()}

@@ -1,0 +1,262 @@
+"""A local platform session: the services a set of cells needs, started once and shared.
+
+Services are keyed by what makes them shareable: one Hive Metastore, one SeaweedFS and one SQL
+catalog per session; a standalone cluster per Spark line; a Spark Connect server per Spark line
+and catalog (its catalog settings are static). S3 credentials are generated per session and
+reach services and cells only through their environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from certify.errors import InfrastructureError
+from certify.plan import PlannedCell
+from certify.platforms.base import Assessment, Need
+from certify.platforms.jars import Jar
+from certify.platforms.services.base import Service
+from certify.platforms.services.hive_metastore import HiveMetastore
+from certify.platforms.services.seaweedfs import SeaweedFS, weed_binary
+from certify.platforms.services.spark_connect import SparkConnect
+from certify.platforms.services.spark_standalone import SparkMaster, SparkWorker
+from certify.platforms.services.sql_catalog import SqlCatalog
+from certify.platforms.services.supervisor import Running, Supervisor
+from certify.platforms.sparkconf import CellSpark, Endpoints, driver_conf, server_conf
+from certify.platforms.state import Session
+
+if TYPE_CHECKING:
+    from certify.platforms.local import LocalPlatform
+
+S3_KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
+S3_SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
+WORKERS_VAR = "CERTIFY_SPARK_WORKERS"
+
+
+def database_name(cell_id: str) -> str:
+    """A database / namespace name private to a cell (cells share metastores and catalogs)."""
+    return "certify_" + hashlib.sha256(cell_id.encode()).hexdigest()[:10]
+
+
+def _credentials() -> tuple[str, str]:
+    """S3 credentials for the session: generated, unless certify was given some to use."""
+    import os
+
+    given = os.environ.get(S3_KEY_VAR), os.environ.get(S3_SECRET_VAR)
+    if given[0] and given[1]:
+        return given[0], given[1]
+    return secrets.token_hex(10), secrets.token_urlsafe(30)
+
+
+def _workers() -> int:
+    import os
+
+    try:
+        return max(1, int(os.environ.get(WORKERS_VAR, "1")))
+    except ValueError:
+        return 1
+
+
+class LocalSession:
+    """Starts, describes and stops the services of a run or of `certify platform up`."""
+
+    def __init__(
+        self,
+        platform: LocalPlatform,
+        cells: Sequence[PlannedCell],
+        assessments: Mapping[str, Assessment],
+        homes: Mapping[str, Path | None],
+        logs: Path,
+        mode: str,
+    ) -> None:
+        self.platform = platform
+        self.cells = list(cells)
+        self.assessments = assessments
+        self.homes = homes
+        self.mode = mode
+        self.workers = _workers()
+        needs = {n for p in self.cells for n in assessments[p.cell.id].needs}
+        self.needs = needs
+        self.key, self.secret = _credentials() if Need("seaweedfs") in needs else ("", "")
+        self.state = Session.create(mode)
+        self.supervisor = Supervisor(
+            self.state, logs, [self.key, self.secret], die_with_parent=mode == "run"
+        )
+        self.running: dict[str, Running] = {}
+        self.by_need: dict[Need, list[Running]] = {}
+
+    def start(self) -> None:
+        """Start every needed service; the Connect servers after the metastore they point at."""
+        try:
+            spawned = [self._spawn(n, s) for n, s in self._first_wave()]
+            spawned += [self._spawn(n, s) for n, s in self._connect_wave()]
+            self.supervisor.wait_healthy(spawned)
+            self.state.mark_complete()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _spawn(self, need: Need, service: Service) -> Running:
+        running = self.supervisor.spawn(service, need.kind)
+        self.by_need.setdefault(need, []).append(running)
+        self.running[running.name] = running
+        return running
+
+    def _suffix(self, kind: str, suffix: str) -> str:
+        """`@suffix` when a session runs several services of `kind` (else names stay plain)."""
+        return f"@{suffix}" if sum(1 for n in self.needs if n.kind == kind) > 1 else ""
+
+    def _first_wave(self) -> list[tuple[Need, Service]]:
+        out: list[tuple[Need, Service]] = []
+        for need in sorted(self.needs, key=lambda n: (n.kind, n.line, n.catalog)):
+            if need.kind == "hive-metastore":
+                out.append((need, HiveMetastore(self._metastore_home())))
+            elif need.kind == "seaweedfs":
+                weed = weed_binary(self._bins())
+                if weed is None:
+                    raise InfrastructureError("SeaweedFS `weed` binary not found")
+                out.append((need, SeaweedFS(weed, self.key, self.secret)))
+            elif need.kind == "sql-catalog":
+                out.append((need, SqlCatalog()))
+            elif need.kind == "spark-standalone":
+                home, suffix = self._home_for(need.line), self._suffix(need.kind, need.line)
+                master = SparkMaster(home, name="spark-master" + suffix)
+                out.append((need, master))
+                for i in range(1, self.workers + 1):
+                    worker = SparkWorker(home, master, index=i)
+                    worker.suffix = suffix
+                    out.append((need, worker))
+        return out
+
+    def _connect_wave(self) -> list[tuple[Need, Service]]:
+        out: list[tuple[Need, Service]] = []
+        for need in sorted(n for n in self.needs if n.kind == "spark-connect"):
+            cell = next(p for p in self.cells if need in self.assessments[p.cell.id].needs)
+            conf = server_conf(self._cell_spark(cell, self.state.path / "connect-warehouse"))
+            suffix = self._suffix(need.kind, f"{need.line}-{need.catalog}")
+            server = SparkConnect(self._home_for(need.line), conf, name="spark-connect" + suffix)
+            out.append((need, server))
+        return out
+
+    def _home_for(self, line: str) -> Path:
+        for planned in self.cells:
+            home = self.homes.get(planned.cell.id)
+            if planned.cell.values.get("spark") == line and home is not None:
+                return home
+        raise InfrastructureError(f"no pyspark installation found for Spark {line}")
+
+    def _metastore_home(self) -> Path:
+        # Hive 2.3.9 from the 3.5 wheel is the verified metastore; other lines' Hive jars also work
+        ordered = sorted(
+            (p for p in self.cells if self.homes.get(p.cell.id) is not None),
+            key=lambda p: p.cell.values.get("spark") != "3.5",
+        )
+        if not ordered:
+            raise InfrastructureError("no pyspark installation found to run the Hive Metastore")
+        home = self.homes[ordered[0].cell.id]
+        assert home is not None
+        return home
+
+    def _bins(self) -> list[Path]:
+        return [h.parents[3] / "bin" for h in self.homes.values() if h is not None]
+
+    def _first(self, kind: str, line: str = "", catalog: str = "") -> Running | None:
+        for need, running in self.by_need.items():
+            if need.kind == kind and need.line == line and need.catalog == catalog:
+                return running[0]
+        return None
+
+    def _cell_spark(self, planned: PlannedCell, warehouse: Path) -> CellSpark:
+        values = planned.cell.values
+        hive = self._first("hive-metastore")
+        master = self._first("spark-standalone", values.get("spark", ""))
+        s3 = self._first("seaweedfs")
+        sql = self._first("sql-catalog")
+        jars = [j for j in self.assessments[planned.cell.id].jars if isinstance(j, Jar)]
+        return CellSpark(
+            values,
+            warehouse,
+            Endpoints(
+                master=master.launch.endpoint if master else None,
+                hive=hive.launch.endpoint if hive else None,
+                s3=s3.launch.endpoint if s3 else None,
+                iceberg_rest=s3.launch.details.get("iceberg_rest") if s3 else None,
+                sql_catalog=sql.launch.endpoint if sql else None,
+                workers=self.workers,
+            ),
+            jar_paths=[str(j.path) for j in jars if j.path is not None],
+            packages=[j.coordinate for j in jars if j.coordinate],
+        )
+
+    def options(self, planned: PlannedCell, workdir: Path) -> dict[str, Any]:
+        """Everything the cell's fixtures need, except credentials."""
+        values = planned.cell.values
+        found = self.assessments[planned.cell.id]
+        spark: dict[str, Any] = {"unavailable": found.spark}
+        if found.spark is None:
+            cell = self._cell_spark(planned, workdir / "warehouse")
+            if values.get("deploy") == "connect":
+                server = self._first("spark-connect", values.get("spark", ""), values["catalog"])
+                spark["remote"] = server.launch.endpoint if server else None
+            else:
+                spark["conf"] = driver_conf(cell, workdir)
+        options: dict[str, Any] = {
+            "platform": "local",
+            "database": database_name(planned.cell.id),
+            "spark": spark,
+            "jars": [j.to_json() for j in found.jars if isinstance(j, Jar)],
+            "services": self.endpoints_for(planned),
+        }
+        weed = self._first("seaweedfs")
+        if weed is not None:
+            options["s3"] = dict(weed.launch.details)
+        sql = self._first("sql-catalog")
+        if sql is not None:
+            options["sql_catalog"] = {"uri": sql.launch.endpoint, **sql.launch.details}
+        return options
+
+    def endpoints_for(self, planned: PlannedCell) -> dict[str, str]:
+        """Service name -> endpoint, for the services this cell uses."""
+        return {
+            r.name: r.launch.endpoint
+            for need in self.assessments[planned.cell.id].needs
+            for r in self.by_need.get(need, [])
+        }
+
+    def env(self, planned: PlannedCell) -> dict[str, str]:
+        """Credentials for the cell's pytest process (only where it uses SeaweedFS)."""
+        if Need("seaweedfs") in self.assessments[planned.cell.id].needs and self.key:
+            return {S3_KEY_VAR: self.key, S3_SECRET_VAR: self.secret}
+        return {}
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in any output."""
+        return [s for s in (self.key, self.secret) if s]
+
+    @property
+    def session_id(self) -> str:
+        """The id every process of this session carries in its environment."""
+        return self.state.id
+
+    def status(self) -> list[dict[str, Any]]:
+        """Each service: name, pid, endpoint, healthy."""
+        return [
+            {
+                "name": r.name,
+                "pid": r.proc.pid if r.proc else None,
+                "endpoint": r.launch.endpoint,
+                "healthy": r.service.healthy(r.launch),
+                "start_s": round(r.start_s, 2),
+                "log": str(r.log),
+            }
+            for r in self.running.values()
+        ]
+
+    def stop(self) -> None:
+        """Stop every service and remove the session's state (idempotent)."""
+        self.supervisor.stop()
+        self.state.stop(grace_s=5.0)

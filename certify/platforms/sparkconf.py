@@ -1,0 +1,123 @@
+"""Spark configuration for a cell: deploy mode, catalog and jars (never credentials).
+
+Used by the cell's session fixture (driver settings) and by the Spark Connect server, whose
+catalog settings are static and so must be given when the server starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Spark's settings for a certification run: quiet, loopback only, small shuffles for 2 cores.
+BASE_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.serializer": "org.apache.spark.serializer.KryoSerializer",
+    "spark.sql.parquet.compression.codec": "zstd",
+    "spark.sql.session.timeZone": "UTC",
+}
+ICEBERG_CATALOG = "ice"
+_ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a cell's services answer (None when the cell does not use that service)."""
+
+    master: str | None = None
+    hive: str | None = None
+    s3: str | None = None
+    iceberg_rest: str | None = None
+    sql_catalog: str | None = None
+    table_bucket: str = "lake"
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class CellSpark:
+    """Everything that decides a cell's Spark settings."""
+
+    values: Mapping[str, str]
+    warehouse: Path
+    endpoints: Endpoints = field(default_factory=Endpoints)
+    jar_paths: Sequence[str] = ()
+    packages: Sequence[str] = ()
+
+
+def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
+    """Settings of the cell's driver (deploy=local or standalone)."""
+    conf = dict(BASE_CONF)
+    deploy = cell.values.get("deploy", "local")
+    if deploy == "standalone" and cell.endpoints.master:
+        conf["spark.master"] = cell.endpoints.master
+        conf["spark.executor.cores"] = "1"
+        conf["spark.executor.memory"] = "768m"
+        conf["spark.cores.max"] = str(cell.endpoints.workers)
+    else:
+        conf["spark.master"] = "local[2]"
+    # the driver JVM's command line names the cell's work folder (how tests find it)
+    conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={workdir}"
+    conf.update(catalog_conf(cell, embedded_metastore=workdir / "metastore_db"))
+    return conf
+
+
+def server_conf(cell: CellSpark) -> dict[str, str]:
+    """Static settings of a Spark Connect server serving cells like `cell`."""
+    return catalog_conf(cell, embedded_metastore=None)
+
+
+def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, str]:
+    """Catalog, warehouse and jar settings; Hive on embedded Derby when no metastore is given."""
+    conf = {"spark.sql.warehouse.dir": cell.warehouse.as_uri()}
+    catalog = cell.values.get("catalog", "hive")
+    hive = cell.endpoints.hive
+    if catalog == "hive":
+        conf["spark.sql.catalogImplementation"] = "hive"
+        if hive:
+            conf["spark.hadoop.hive.metastore.uris"] = hive
+        elif embedded_metastore is not None:
+            conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
+                f"jdbc:derby:;databaseName={embedded_metastore};create=true"
+            )
+    elif catalog.startswith("iceberg-"):
+        prefix = f"spark.sql.catalog.{ICEBERG_CATALOG}"
+        conf["spark.sql.extensions"] = _ICEBERG_EXTENSIONS
+        conf[prefix] = "org.apache.iceberg.spark.SparkCatalog"
+        conf[f"{prefix}.warehouse"] = (cell.warehouse / "iceberg").as_uri()
+        conf["spark.sql.defaultCatalog"] = ICEBERG_CATALOG
+        if catalog == "iceberg-hadoop":
+            conf[f"{prefix}.type"] = "hadoop"
+        elif catalog == "iceberg-hive":
+            conf[f"{prefix}.type"] = "hive"
+            conf[f"{prefix}.uri"] = hive or ""
+            # Hive 2.3's lock API fails Iceberg commits with operationType=UNSET
+            conf["spark.hadoop.iceberg.engine.hive.lock-enabled"] = "false"
+        elif catalog == "iceberg-rest":
+            # needs iceberg-aws-bundle (S3FileIO); credentials are added from the environment
+            conf[f"{prefix}.type"] = "rest"
+            conf[f"{prefix}.uri"] = cell.endpoints.iceberg_rest or ""
+            conf[f"{prefix}.warehouse"] = f"s3://{cell.endpoints.table_bucket}"
+            conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+            conf[f"{prefix}.s3.endpoint"] = cell.endpoints.s3 or ""
+            conf[f"{prefix}.s3.path-style-access"] = "true"
+            conf[f"{prefix}.client.region"] = "us-east-1"
+        elif catalog == "iceberg-sql":
+            # needs the sqlite-jdbc driver; the same SQLite file as pyiceberg's SQL catalog
+            conf[f"{prefix}.catalog-impl"] = "org.apache.iceberg.jdbc.JdbcCatalog"
+            conf[f"{prefix}.uri"] = (cell.endpoints.sql_catalog or "").replace(
+                "sqlite:///", "jdbc:sqlite:/"
+            )
+    if cell.jar_paths:
+        conf["spark.jars"] = ",".join(cell.jar_paths)
+    if cell.packages:
+        conf["spark.jars.packages"] = ",".join(cell.packages)
+    if cell.endpoints.s3 and cell.values.get("storage") == "s3":
+        conf["spark.hadoop.fs.s3a.endpoint"] = cell.endpoints.s3
+        conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
+        conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "false"
+    return conf

@@ -1,0 +1,141 @@
+"""Run the cells of several runtimes at once: one thread per runtime, one pytest child at a time.
+
+Signals are handled on the main thread only: on SIGINT or SIGTERM it stops every running child's
+process group, lets the threads finish without starting another cell, and raises Interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from certify.platforms.procs import SESSION_VAR, die_with_parent
+from certify.run.process import Interrupted, stop_group
+
+PARALLEL_VAR = "CERTIFY_PARALLEL_RUNTIMES"
+
+
+class Cancelled(Exception):
+    """The run was interrupted: no further cell starts, and a stopped cell records nothing."""
+
+
+@contextmanager
+def raise_on_signals() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into Interrupted on the main thread (a no-op on other threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+class Children:
+    """The pytest children of a run, so the main thread can stop them all at once."""
+
+    def __init__(self) -> None:
+        self._procs: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self.cancelled = threading.Event()
+
+    def run(
+        self,
+        argv: Sequence[str],
+        log: Path,
+        cwd: Path,
+        env: dict[str, str],
+        timeout_s: float | None,
+    ) -> int:
+        """Run `argv` in its own process group with output to `log`; -9 on timeout."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            with self._lock:
+                if self.cancelled.is_set():
+                    raise Cancelled()
+                proc = subprocess.Popen(
+                    list(argv),
+                    cwd=cwd,
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                    # the thread that starts it waits for it, so it dies with certify only
+                    preexec_fn=die_with_parent,
+                )
+                self._procs.add(proc)
+            try:
+                return proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                out.write(f"\n[certify] timed out after {timeout_s} s; stopped\n".encode())
+                return -9
+            finally:
+                stop_group(proc)
+                with self._lock:
+                    self._procs.discard(proc)
+                if self.cancelled.is_set():
+                    raise Cancelled()
+
+    def stop_all(self) -> None:
+        """Stop every running child and let no new one start."""
+        with self._lock:
+            self.cancelled.set()
+            running = list(self._procs)
+        for proc in running:
+            stop_group(proc, grace_s=10.0)
+
+
+def run_concurrently(work: Sequence[Callable[..., None]], parallel: int) -> None:
+    """Call each `work(children=...)` with at most `parallel` at once; stop all on a signal."""
+    children = Children()
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="runtime") as pool:
+        futures: list[Future[None]] = [pool.submit(w, children=children) for w in work]
+        try:
+            pending: set[Future[None]] = set(futures)
+            while pending:
+                # short waits keep the main thread responsive to signals
+                _, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+                for future in futures:
+                    if future.done() and not future.cancelled() and future.exception():
+                        raise future.exception()  # type: ignore[misc]
+        except BaseException:
+            children.stop_all()
+            for future in futures:
+                future.cancel()
+            raise
+        finally:
+            for future in futures:
+                with contextlib.suppress(BaseException):
+                    future.result()
+
+
+def session_marker(session: Any) -> dict[str, str]:
+    """The environment marker of the platform session, inherited by every child process."""
+    session_id = getattr(session, "session_id", "")
+    return {SESSION_VAR: session_id} if session_id else {}
+
+
+def available_memory_gib() -> float:
+    """MemAvailable from /proc/meminfo, in GiB (a large number where it cannot be read)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    return 1024.0

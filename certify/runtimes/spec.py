@@ -1,0 +1,97 @@
+"""What a Spark line's runtime must contain, and the hash of those pins that keys its cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import sys
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from certify.errors import UsageError
+from certify.matrix.model import Matrix
+
+# The optional extra of certify that every runtime gets: what fixtures and services need
+# (pyiceberg, boto3, the SeaweedFS binary, pytest-xdist). One source of truth: pyproject.toml.
+PLATFORM_EXTRA = "platform"
+
+
+def certify_source() -> Path | None:
+    """The source tree certify is installed from (editable installs), or None."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "certify").is_dir() else None
+
+
+def platform_requirements() -> tuple[str, ...]:
+    """Requirement strings of certify's `platform` extra (without the extra marker)."""
+    try:
+        requires = metadata.requires("spark-certify") or []
+    except metadata.PackageNotFoundError:
+        return ()
+    marker = re.compile(r";\s*extra\s*==\s*['\"]" + PLATFORM_EXTRA + r"['\"]\s*$")
+    return tuple(sorted(marker.sub("", r).strip() for r in requires if marker.search(r)))
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """The pins of one Spark line's runtime; `key` changes whenever any pin changes."""
+
+    line: str
+    pyspark: str
+    extras: tuple[str, ...]
+    packages: tuple[str, ...]
+    python: str
+
+    @property
+    def name(self) -> str:
+        """The runtime's name in plans and records (`spark-3.5`)."""
+        return f"spark-{self.line}"
+
+    @property
+    def pyspark_requirement(self) -> str:
+        """`pyspark[connect]==4.1.1`."""
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        return f"pyspark{extras}=={self.pyspark}"
+
+    @property
+    def key(self) -> str:
+        """A short hash of every pin (Python, pyspark and its extras, the other packages)."""
+        body = json.dumps(
+            {
+                "python": self.python,
+                "pyspark": self.pyspark_requirement,
+                "packages": list(self.packages),
+                "machine": platform.machine(),
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()[:12]
+
+    @property
+    def folder(self) -> str:
+        """Folder name under the cache (`spark-3.5-1a2b3c4d5e6f`)."""
+        return f"{self.name}-{self.key}"
+
+
+def runtime_specs(matrix: Matrix, lines: list[str] | None = None) -> list[RuntimeSpec]:
+    """The runtime of each Spark line of the matrix (or of `lines`), from its value metadata."""
+    dim = matrix.spec.dimensions.get("spark")
+    if dim is None:
+        raise UsageError(f"{matrix.path}: no `spark` dimension, so there are no Spark runtimes")
+    known = list(dim.values)
+    wanted = lines or known
+    unknown = [line for line in wanted if line not in known]
+    if unknown:
+        raise UsageError(f"unknown Spark line(s) {', '.join(unknown)} (valid: {', '.join(known)})")
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    specs = []
+    for line in wanted:
+        value = dim.spec(line)
+        if not value.pyspark:
+            raise UsageError(f"{matrix.path}: spark {line!r} has no `pyspark` pin")
+        extras = tuple(e for e in value.meta.get("pyspark_extras", "").split(",") if e)
+        specs.append(RuntimeSpec(line, value.pyspark, extras, platform_requirements(), python))
+    return specs

@@ -1,0 +1,169 @@
+"""One real run of the local platform over the acceptance cells, with every service shared.
+
+Spark 3.5 on a standalone cluster with hive (Thrift metastore), iceberg-hadoop and iceberg-hive;
+Spark 4.1 over Spark Connect with hive; pyiceberg on iceberg-rest + S3 (SeaweedFS) and on
+iceberg-sql; and two cells this machine cannot run, which must say why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.cells import PROFILES, cell_id, write_matrix
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+CERTIFY = [sys.executable, "-m", "certify"]
+KEY = "AKCERTIFYPLANTED42"
+SECRET = "planted-secret-3f9c1e7a5b2d4c6e8a0b"
+RUNNABLE = [
+    *PROFILES["platform-standalone"],
+    *PROFILES["platform-connect"],
+    *PROFILES["platform-pyiceberg"],
+]
+
+
+def processes_with(marker: str) -> list[str]:
+    """Command lines of live processes whose environment contains `marker`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if marker.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                stat = (proc / "stat").read_text()
+                if stat[stat.rfind(")") + 2 :].startswith("Z"):
+                    continue
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Path]:
+    """`certify run` over every acceptance cell (two runtimes at once, shared services)."""
+    base = tmp_path_factory.mktemp("platform")
+    sync = subprocess.run(
+        [sys.executable, "-m", "certify", "env", "sync", "--spark", "4.1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    matrix = write_matrix(base / "m", {"all": RUNNABLE + PROFILES["platform-unrunnable"]})
+    out, state = base / "run", base / "state"
+    env = {
+        **os.environ,
+        "CERTIFY_STATE_DIR": str(state),
+        "CERTIFY_S3_ACCESS_KEY_ID": KEY,
+        "CERTIFY_S3_SECRET_ACCESS_KEY": SECRET,
+    }
+    proc = subprocess.run(
+        [
+            *CERTIFY,
+            "run",
+            "--profile",
+            "all",
+            "--matrix",
+            str(matrix),
+            "--out",
+            str(out),
+            "--no-gate",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return proc, out, state
+
+
+def _cells(out: Path) -> dict[str, dict[str, Any]]:
+    report = json.loads((out / "report.json").read_text())
+    return {c["id"]: c for c in report["cells"]}
+
+
+def test_every_acceptance_cell_is_certified_for_real(platform_run: Any) -> None:
+    proc, out, _ = platform_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cells = _cells(out)
+    for values in RUNNABLE:
+        cell = cells[cell_id(values)]
+        assert cell["verdict"] == "certified", (cell["id"], cell["reasons"])
+        passed = {t["test_id"].split("::")[-1] for t in cell["tests"] if t["status"] == "passed"}
+        if values["catalog"] in ("iceberg-rest", "iceberg-sql"):
+            assert "test_pyiceberg_round_trip" in passed
+        else:
+            assert {"test_session_runs_a_job", "test_table_write_and_read"} <= passed
+        if values["catalog"].startswith("iceberg-") and values["deploy"] == "standalone":
+            assert "test_iceberg_table_has_snapshots" in passed
+    rest = cells[cell_id(PROFILES["platform-pyiceberg"][0])]
+    assert {t["test_id"].split("::")[-1]: t["status"] for t in rest["tests"]}[
+        "test_s3_object_round_trip"
+    ] == "passed"
+
+
+def test_cells_this_machine_cannot_run_are_not_run_with_an_actionable_reason(
+    platform_run: Any,
+) -> None:
+    _, out, _ = platform_run
+    cells = _cells(out)
+    hive_s3, gpu = (cells[cell_id(v)] for v in PROFILES["platform-unrunnable"])
+    assert hive_s3["verdict"] == "not_run"
+    assert "jar hadoop-aws for Spark 3.5 is not available here (tried: " in hive_s3["reasons"][0]
+    assert gpu["verdict"] == "not_run"
+    assert "gpu=nvidia needs an NVIDIA GPU and its driver: nvidia-smi" in gpu["reasons"][0]
+    # in a pyiceberg cell, the Spark scenarios are not_run with the jar that is missing
+    sql = cells[cell_id(PROFILES["platform-pyiceberg"][1])]
+    spark_tests = [t for t in sql["tests"] if "test_smoke.py" in t["test_id"]]
+    assert spark_tests and all(t["status"] == "not_run" for t in spark_tests)
+    assert any("jar sqlite-jdbc for Spark 3.5" in t["message"] for t in spark_tests)
+
+
+def test_runtimes_services_and_jar_checksums_are_in_provenance(platform_run: Any) -> None:
+    _, out, _ = platform_run
+    cells = _cells(out)
+    connect = cells[cell_id(PROFILES["platform-connect"][0])]
+    assert connect["provenance"]["runtime"] == "spark-4.1"
+    assert connect["provenance"]["pyspark"] == "4.1.1"
+    iceberg = cells[cell_id(PROFILES["platform-standalone"][1])]
+    [jar] = iceberg["provenance"]["jars"]
+    assert jar["name"] == "iceberg-spark-runtime"
+    assert jar["route"] == "pypi:snowpark-connect-deps-iceberg==1.0.1"
+    assert len(jar["sha256"]) == 64
+    # one metastore, one cluster, one object store for every cell that uses them
+    logs = sorted(p.name for p in (out / "evidence" / "services").glob("*.log"))
+    assert logs == [
+        "hive-metastore.log",
+        "seaweedfs.log",
+        "spark-connect.log",
+        "spark-master.log",
+        "spark-worker-1.log",
+    ]
+
+
+def test_credentials_never_appear_in_any_file_of_the_run(platform_run: Any) -> None:
+    _, out, _ = platform_run
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 10
+    leaked = [str(p) for p in files if SECRET.encode() in p.read_bytes()]
+    assert leaked == []
+    leaked_key = [str(p) for p in files if KEY.encode() in p.read_bytes()]
+    assert leaked_key == []
+
+
+def test_the_run_leaves_no_process_and_no_state(platform_run: Any) -> None:
+    _, _, state = platform_run
+    assert processes_with(f"CERTIFY_STATE_DIR={state}") == []
+    assert not state.exists() or list(state.iterdir()) == []
