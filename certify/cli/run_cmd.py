@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -10,16 +12,20 @@ import typer
 from rich.console import Console
 
 from certify.config.policy import resolve_policy
-from certify.errors import InfrastructureError
-from certify.plan import build_plan, find_profile
+from certify.errors import InfrastructureError, UsageError
+from certify.plan import Plan, build_plan, find_profile
+from certify.plan.shard import parse_shard, split
 from certify.platforms import get_platform
 from certify.report import Report
 from certify.run.process import Interrupted
+from certify.run.resume import RunSpec
 from certify.run.runner import RunOptions, execute
 
 
 def run(
-    profile: Annotated[str, typer.Option(help="Profile to run (smoke, pr, nightly, release)")],
+    profile: Annotated[
+        str | None, typer.Option(help="Profile to run (smoke, pr, nightly, release)")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Run folder for the report and evidence")] = Path(
         "runs/latest"
     ),
@@ -42,11 +48,42 @@ def run(
         Path | None,
         typer.Option(help="Folder keeping every run's report (default: ROOT/.certify/history)"),
     ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="Continue the run in this folder: keep finished cells, run the rest"),
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="Run shard I of N of the plan's cells, e.g. 2/4")
+    ] = None,
+    durations: Annotated[
+        Path | None,
+        typer.Option(help="A previous report.json (or run folder) whose durations balance shards"),
+    ] = None,
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
     root = root.resolve()
+    previous = None
+    if resume is not None:
+        # the run's own choices win: the same plan, so finished cells stay valid evidence
+        previous = RunSpec.read(resume)
+        out, profile, strategy, seed = resume, previous.profile, previous.strategy, previous.seed
+        matrix, shard = Path(previous.matrix), previous.shard
+        durations = Path(previous.durations) if previous.durations else None
+    if profile is None:
+        raise UsageError("give --profile NAME (or --resume DIR to continue a run)")
     chosen = find_profile(root, profile, matrix)
-    plan = build_plan(chosen, profile, strategy, seed)
+    full = build_plan(chosen, profile, strategy, seed)
+    plan = shard_of(full, shard, durations) if shard else full
+    spec = RunSpec(
+        id="",
+        profile=profile,
+        matrix=str(chosen.path.resolve()),
+        strategy=strategy,
+        seed=full.seed,
+        platform=platform,
+        shard=shard,
+        durations=str(durations.resolve()) if durations else None,
+    )
     options = RunOptions(
         out=out.resolve(),
         root=root,
@@ -54,14 +91,41 @@ def run(
         argv=tuple(sys.argv),
         policy=resolve_policy(root, policy),
         history=(history or root / ".certify" / "history").resolve(),
+        resume=previous,
+        spec=spec,
     )
     try:
-        report = execute(chosen, plan, options)
+        report = execute(chosen, plan, options, full)
     except Interrupted as exc:
         raise InfrastructureError(f"{exc}; partial report in {out}") from exc
     print_summary(report, out, Console(highlight=False, soft_wrap=True))
     if not report.gate.passed and not no_gate:
         raise typer.Exit(1)
+
+
+def shard_of(plan: Plan, shard: str, durations: Path | None) -> Plan:
+    """The plan restricted to one shard's cells, balanced by a previous run's durations."""
+    index, count = parse_shard(shard)
+    costs = cell_durations(durations) if durations else {}
+    ids = split([p.cell.id for p in plan.cells], count, costs)[index - 1]
+    by_id = {p.cell.id: p for p in plan.cells}
+    return replace(plan, cells=tuple(by_id[i] for i in ids))
+
+
+def cell_durations(path: Path) -> dict[str, float]:
+    """Seconds each cell took in a previous report (a report.json or the run folder)."""
+    report = path / "report.json" if path.is_dir() else path
+    try:
+        data = json.loads(report.read_text())
+        return {
+            c["id"]: sum(float(t.get("duration_s", 0)) for t in c.get("tests", []))
+            for c in data["cells"]
+        }
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(
+            f"--durations {path}: not a readable certify report ({exc}); pass a report.json "
+            "of a previous run or leave it out"
+        ) from None
 
 
 def print_summary(report: Report, out: Path, console: Console) -> None:

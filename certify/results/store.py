@@ -133,7 +133,10 @@ class RecordStore:
             out.setdefault(cell_id, []).append((suite, test_id))
         return out
 
-    def delete_cell(self, cell_id: str) -> None:
-        """Forget a cell's records (before it is run again from scratch)."""
+    def delete_cell(self, run_id: str, cell_id: str) -> None:
+        """Forget what a run recorded for a cell (before it runs again from scratch)."""
         with self._connect() as db:
-            db.execute("DELETE FROM records WHERE cell_id = ?", (cell_id,))
+            for table in ("records", "expected", "attempts"):
+                db.execute(
+                    f"DELETE FROM {table} WHERE run_id = ? AND cell_id = ?", (run_id, cell_id)
+                )

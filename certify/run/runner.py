@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from certify.report.finalize import finalize
 from certify.results import Record, RecordStore
 from certify.run.process import Interrupted
 from certify.run.provenance import PROVENANCE_VAR, collect, now
+from certify.run.resume import RunSpec, finished
 from certify.runtimes.pool import (
     PARALLEL_VAR,
     Children,
@@ -46,6 +47,8 @@ class RunOptions:
     policy: Policy = field(default_factory=Policy)
     parallel_runtimes: int | None = None
     history: Path | None = None  # folder keeping every run's report.json; None keeps none
+    resume: RunSpec | None = None  # the run to continue in `out` (its finished cells are kept)
+    spec: RunSpec | None = None  # how this run was planned, saved for --resume
 
 
 def cell_slug(cell_id: str) -> str:
@@ -60,13 +63,22 @@ def new_run_id() -> str:
     )
 
 
-def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
-    """Run every planned cell, then aggregate and write the report (also when interrupted)."""
+def execute(
+    matrix: Matrix, plan: Plan, options: RunOptions, full_plan: Plan | None = None
+) -> Report:
+    """Run every planned cell, then aggregate and write the report (also when interrupted).
+
+    `plan` holds the cells this invocation runs (a shard of `full_plan` when sharded);
+    plan.json lists the full plan so `certify report merge` can tell a missing shard.
+    """
     out = options.out
-    _clear_outputs(out)
-    (out / "plan.json").write_text(json.dumps(plan.to_json(), indent=2) + "\n")
+    if options.resume is None:
+        _clear_outputs(out)
+        (out / "plan.json").write_text(json.dumps((full_plan or plan).to_json(), indent=2) + "\n")
     store = RecordStore(out / "results.sqlite")
-    run_id = new_run_id()
+    run_id = options.resume.id if options.resume else new_run_id()
+    if options.spec is not None and options.resume is None:
+        replace(options.spec, id=run_id).write(out)
     run: dict[str, Any] = {
         "id": run_id,
         "profile": plan.profile,
@@ -75,7 +87,11 @@ def execute(matrix: Matrix, plan: Plan, options: RunOptions) -> Report:
         "started": now(),
         "argv": list(options.argv),
         "provenance": collect(options.root),
+        "resumed": options.resume is not None,
     }
+    spec = options.resume or options.spec
+    if spec is not None and spec.shard:
+        run["shard"] = spec.shard
     interrupted: Interrupted | None = None
     try:
         with raise_on_signals():
@@ -99,6 +115,10 @@ def _run_cells(
     runnable: list[tuple[PlannedCell, Runtime]] = []
     assessments: dict[str, Assessment] = {}
     for planned in plan.cells:
+        if options.resume is not None:
+            if finished(store, run_id, planned):
+                continue
+            store.delete_cell(run_id, planned.cell.id)
         found = platform.assess(matrix, planned, fetch=True)
         if not found.runnable:
             _record_all(store, run_id, planned, "not_run", found.reason or "not runnable here")
