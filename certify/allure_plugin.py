@@ -40,9 +40,9 @@ class _CellLabels:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         """Before allure-pytest computes the historyId (after this teardown's inner hooks)."""
-        from certify.pytest_plugin import cell_key
+        from certify.pytest_plugin import item_cell
 
-        cell = item.config.stash.get(cell_key, None)
+        cell = item_cell(item)
         if cell is not None:
             import allure
 

@@ -1,8 +1,12 @@
-"""certify's pytest plugin: the cell under test, the `requires` marker, and durable records.
+"""certify's pytest plugin: the cells under test, the `requires` marker, and durable records.
 
-certify starts pytest with ``-p certify.pytest_plugin --certify-cell ID ...``. The options are
-always added; the recorder is registered only when a cell is given, so a plain pytest run of
-the framework's own tests is untouched.
+certify starts pytest with ``-p certify.pytest_plugin`` and either one cell
+(``--certify-cell ID ...``) or a manifest of several (``--certify-cells FILE``, for
+``certify run -n N``). With several, every test runs once per cell: the cell is a session-scoped
+parameter, so each cell's fixtures (its Spark session) are set up once and reused by all its
+tests, and an ``xdist_group`` per cell keeps a cell's tests on one pytest-xdist worker. The
+options are always added; the recorder is registered only when cells are given, so a plain
+pytest run of the framework's own tests is untouched.
 """
 
 from __future__ import annotations
@@ -16,11 +20,8 @@ from typing import Any, NoReturn
 import pytest
 
 from certify.matrix.constraints import glob_matches
-from certify.results import Record, RecordStore
-from certify.run.provenance import collect, now
-
-NOT_RUN_PREFIX = "not_run: "
-_MESSAGE_LIMIT = 4000
+from certify.pytest_recorder import NOT_RUN_PREFIX, Recorder
+from certify.results import RecordStore
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,19 @@ class CellContext:
     workdir: Path
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CellContext:
+        """A cell from a manifest entry (`id`, `values`, `tier`, `workdir`, `options`)."""
+        return cls(
+            str(data["id"]),
+            dict(data["values"]),
+            str(data.get("tier", "experimental")),
+            Path(data["workdir"]),
+            dict(data.get("options") or {}),
+        )
 
-cell_key = pytest.StashKey[CellContext]()
-_not_run_key = pytest.StashKey[str]()
+
+cells_key = pytest.StashKey[list[CellContext]]()
 
 
 def not_run(reason: str) -> NoReturn:
@@ -59,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Options certify passes to the pytest it starts."""
     group = parser.getgroup("certify", "certify: certification of a matrix cell")
     group.addoption("--certify-cell", help="id of the cell under test")
+    group.addoption("--certify-cells", help="JSON manifest of several cells (certify run -n N)")
     group.addoption("--certify-values", help="the cell's dimension values as a JSON object")
     group.addoption("--certify-tier", default="experimental", help="the cell's tier")
     group.addoption("--certify-store", help="path of the run's SQLite record store")
@@ -71,8 +83,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _single_cell(config: pytest.Config, cell_id: str) -> CellContext:
+    values = json.loads(config.getoption("certify_values") or "{}")
+    if not values:
+        from certify.matrix.space import parse_cell_id
+
+        values = parse_cell_id(cell_id)
+    workdir = Path(config.getoption("certify_workdir") or Path.cwd() / ".certify" / "adhoc")
+    return CellContext(
+        cell_id,
+        values,
+        config.getoption("certify_tier"),
+        workdir,
+        json.loads(config.getoption("certify_options")),
+    )
+
+
+def _configured_cells(config: pytest.Config) -> list[CellContext]:
+    manifest = config.getoption("certify_cells")
+    if manifest:
+        return [CellContext.from_json(c) for c in json.loads(Path(manifest).read_text())]
+    cell_id = config.getoption("certify_cell")
+    return [_single_cell(config, cell_id)] if cell_id else []
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Declare the marker; register the recorder only when certify gave a cell."""
+    """Declare the markers; register the retry plugin, and the recorder when cells are given."""
     config.addinivalue_line(
         "markers", "requires(**dims): the cell must match these globs, else the test is not_run"
     )
@@ -86,186 +122,86 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(
         RetryPlugin(parse_option(config.getoption("certify_retry"))), "certify-retry"
     )
-    cell_id = config.getoption("certify_cell")
-    if not cell_id:
+    cells = _configured_cells(config)
+    if not cells:
         return
-    values = json.loads(config.getoption("certify_values") or "{}")
-    if not values:
-        from certify.matrix.space import parse_cell_id
-
-        values = parse_cell_id(cell_id)
-    workdir = Path(config.getoption("certify_workdir") or Path.cwd() / ".certify" / "adhoc")
-    workdir.mkdir(parents=True, exist_ok=True)
-    cell = CellContext(
-        cell_id,
-        values,
-        config.getoption("certify_tier"),
-        workdir,
-        json.loads(config.getoption("certify_options")),
-    )
-    config.stash[cell_key] = cell
+    for cell in cells:
+        cell.workdir.mkdir(parents=True, exist_ok=True)
+    config.stash[cells_key] = cells
     store_path = config.getoption("certify_store")
+    # under xdist the controller only relays reports: the workers write the records
     if store_path and not config.pluginmanager.has_plugin("dsession"):
-        recorder = Recorder(config, cell, RecordStore(Path(store_path)))
+        store = RecordStore(Path(store_path))
+        recorder = Recorder(config, {c.id: c for c in cells}, store)
         config.pluginmanager.register(recorder, "certify-recorder")
 
 
+def _multi(config: pytest.Config) -> list[CellContext]:
+    cells = config.stash.get(cells_key, [])
+    return cells if config.getoption("certify_cells") else []
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """With several cells, run every test once per cell (a session-scoped parameter)."""
+    cells = _multi(metafunc.config)
+    if cells and "certify_cell" in metafunc.fixturenames:
+        metafunc.parametrize(
+            "certify_cell", cells, ids=[c.id for c in cells], indirect=True, scope="session"
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Cells in manifest order (longest first), each cell's tests on one xdist worker."""
+    cells = _multi(config)
+    if not cells:
+        return
+    order = {c.id: i for i, c in enumerate(cells)}
+    for item in items:
+        cell = item_cell(item)
+        if cell is not None:
+            item.add_marker(pytest.mark.xdist_group(cell.id))
+    items.sort(key=lambda item: order.get(getattr(item_cell(item), "id", ""), len(order)))
+
+
+def item_cell(item: pytest.Item) -> CellContext | None:
+    """The cell a collected test runs for (None outside a certify run)."""
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "certify_cell" in callspec.params:
+        cell: CellContext = callspec.params["certify_cell"]
+        return cell
+    cells = item.config.stash.get(cells_key, [])
+    return cells[0] if len(cells) == 1 else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def certify_cell(request: pytest.FixtureRequest) -> CellContext | None:
+    """The cell of the current test (a parameter with several cells, else the only one)."""
+    param: CellContext | None = getattr(request, "param", None)
+    if param is not None:
+        return param
+    cells = request.config.stash.get(cells_key, [])
+    return cells[0] if cells else None
+
+
 @pytest.fixture(scope="session")
-def cell(request: pytest.FixtureRequest) -> CellContext:
+def cell(certify_cell: CellContext | None) -> CellContext:
     """The cell under test (fails with a clear message outside `certify run`)."""
-    context = request.config.stash.get(cell_key, None)
-    if context is None:
+    if certify_cell is None:
         pytest.fail(
             "scenarios need a cell: run them with `certify run`, or pass "
             "`-p certify.pytest_plugin --certify-cell spark=3.5,catalog=hive,...`",
             pytrace=False,
         )
-    return context
+    return certify_cell
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Turn unmet `requires` markers into a recorded not_run before any fixture starts."""
-    context = item.config.stash.get(cell_key, None)
+    context = item_cell(item)
     if context is None:
         return
     reasons = unmet_requirements(list(item.iter_markers("requires")), context.values)
     if reasons:
         not_run("; ".join(reasons))
-
-
-class Recorder:
-    """Writes one Record per test (and per collection error) the moment its outcome is known."""
-
-    def __init__(self, config: pytest.Config, cell: CellContext, store: RecordStore) -> None:
-        self.cell = cell
-        self.store = store
-        self.run_id: str = config.getoption("certify_run_id")
-        self.root = Path(str(config.rootpath))
-        self.provenance = {**collect(self.root), "cell": cell.id}
-        self.phases: dict[str, list[pytest.TestReport]] = {}
-        self.started: dict[str, str] = {}
-
-    def _suite(self, path: Path) -> str:
-        try:
-            parts = path.resolve().relative_to(self.root.resolve() / "scenarios").parts
-        except ValueError:
-            return path.parent.name
-        return parts[0] if len(parts) > 1 else "scenarios"
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        """A scenario module that cannot even be collected is an error, never a silent gap."""
-        if report.failed:
-            path = self.root / report.nodeid.split("::")[0]
-            self._write(
-                report.nodeid, self._suite(path), "error", 0.0, _text(report.longreprtext), now()
-            )
-
-    def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Declare every collected test, so a run that stops early is seen as incomplete."""
-        tests = [(self._suite(item.path), item.nodeid) for item in session.items]
-        self.store.expect(self.run_id, self.cell.id, tests)
-
-    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        """Remember when the test started."""
-        self.started[nodeid] = now()
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the phases of a test; write its record after teardown."""
-        self.phases.setdefault(report.nodeid, []).append(report)
-        if report.when == "teardown":
-            phases = self.phases.pop(report.nodeid)
-            status, message = _outcome(phases)
-            attempts: list[dict[str, Any]] = getattr(report, "certify_attempts", None) or []
-            if attempts:
-                self.store.add_attempts(self.run_id, self.cell.id, report.nodeid, attempts)
-                if status == "passed" and len(attempts) > 1:
-                    status = "flaky"
-                    message = f"passed on attempt {len(attempts)} after: " + _first_failure(
-                        attempts
-                    )
-            duration = sum(p.duration for p in phases)
-            suite = self._suite(self.root / report.fspath)
-            self._write(
-                report.nodeid,
-                suite,
-                status,
-                duration,
-                message,
-                self.started.pop(report.nodeid, now()),
-                max(len(attempts), 1),
-            )
-
-    def _write(
-        self,
-        test_id: str,
-        suite: str,
-        status: str,
-        duration: float,
-        message: str,
-        started: str,
-        attempts: int = 1,
-    ) -> None:
-        self.store.add(
-            Record(
-                run_id=self.run_id,
-                cell_id=self.cell.id,
-                suite=suite,
-                test_id=test_id,
-                status=status,
-                attempts=attempts,
-                duration_s=round(duration, 6),
-                message=message,
-                started=started,
-                finished=now(),
-                provenance=self.provenance,
-            )
-        )
-
-
-def _first_failure(attempts: list[dict[str, Any]]) -> str:
-    for attempt in attempts:
-        if attempt["status"] == "failed":
-            lines = [ln for ln in str(attempt["message"]).splitlines() if ln.startswith("E ")]
-            return lines[0] if lines else str(attempt["message"])[:200]
-    return ""
-
-
-def _text(value: str) -> str:
-    return (
-        value if len(value) <= _MESSAGE_LIMIT else value[: _MESSAGE_LIMIT - 20] + "\n...[truncated]"
-    )
-
-
-def _skip_reason(report: pytest.TestReport) -> str:
-    longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:
-        return str(longrepr[2]).removeprefix("Skipped: ")
-    return _text(report.longreprtext)
-
-
-def _outcome(phases: list[pytest.TestReport]) -> tuple[str, str]:
-    """Status and message of a test from its setup/call/teardown reports."""
-    by_phase = {p.when: p for p in phases}
-    setup, call, teardown = by_phase.get("setup"), by_phase.get("call"), by_phase.get("teardown")
-    if setup is not None and setup.failed:
-        return "error", _text(setup.longreprtext)
-    if setup is not None and setup.skipped:
-        reason = _skip_reason(setup)
-        if reason.startswith(NOT_RUN_PREFIX):
-            return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
-        return "skipped", reason
-    if call is not None and call.failed:
-        return "failed", _text(call.longreprtext)
-    if call is not None and call.skipped:
-        reason = _skip_reason(call)
-        if hasattr(call, "wasxfail"):
-            return "skipped", f"xfail: {call.wasxfail or reason}"
-        if reason.startswith(NOT_RUN_PREFIX):
-            return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
-        return "skipped", reason
-    if teardown is not None and teardown.failed:
-        return "error", _text(teardown.longreprtext)
-    if call is None:
-        return "error", "the test produced no call phase"
-    return "passed", ""
