@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,11 @@ class Recorder:
         self.store = store
         self.run_id: str = config.getoption("certify_run_id")
         self.root = Path(str(config.rootpath))
-        self.provenance = collect(self.root)
+        # the xdist worker is evidence too: a cell's tests must share one worker and session
+        self.provenance = {
+            **collect(self.root),
+            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
+        }
         self.item_cell: dict[str, str] = {}
         self.phases: dict[str, list[pytest.TestReport]] = {}
         self.started: dict[str, str] = {}

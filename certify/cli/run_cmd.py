@@ -57,7 +57,20 @@ def run(
     ] = None,
     durations: Annotated[
         Path | None,
-        typer.Option(help="A previous report.json (or run folder) whose durations balance shards"),
+        typer.Option(
+            help="A previous report.json (or run folder): its durations balance shards and "
+            "order cells longest first"
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "-n",
+            "--workers",
+            min=1,
+            help="Run each runtime's cells in one pytest-xdist run with N workers (a cell's "
+            "tests stay on one worker and share its Spark session)",
+        ),
     ] = None,
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
@@ -93,6 +106,8 @@ def run(
         history=(history or root / ".certify" / "history").resolve(),
         resume=previous,
         spec=spec,
+        workers=workers,
+        durations=cell_durations(durations) if durations else {},
     )
     try:
         report = execute(chosen, plan, options, full)

@@ -49,6 +49,8 @@ class RunOptions:
     history: Path | None = None  # folder keeping every run's report.json; None keeps none
     resume: RunSpec | None = None  # the run to continue in `out` (its finished cells are kept)
     spec: RunSpec | None = None  # how this run was planned, saved for --resume
+    workers: int | None = None  # -n N: one pytest-xdist run per runtime with N workers
+    durations: dict[str, float] = field(default_factory=dict)  # seconds per cell, for ordering
 
 
 def cell_slug(cell_id: str) -> str:
@@ -175,9 +177,15 @@ def _run_group(
     session: PlatformSession,
     children: Children,
 ) -> None:
-    """The cells of one runtime, one after the other."""
-    for planned, runtime in group:
-        _run_cell(matrix, planned, runtime, options, store, run_id, session, children)
+    """The cells of one runtime: one pytest per cell, or one pytest-xdist run for all (-n N)."""
+    ready = [(p, rt) for p, rt in group if _suites(p, options, store, run_id)]
+    if options.workers:
+        ready.sort(key=lambda pr: -options.durations.get(pr[0].cell.id, 0.0))  # longest first
+        batches = [ready] if ready else []
+    else:
+        batches = [[one] for one in ready]
+    for batch in batches:
+        _run_batch(batch, options, store, run_id, session, children)
 
 
 def _record_all(
@@ -211,23 +219,19 @@ def _clear_outputs(out: Path) -> None:
             path.unlink()
 
 
-def _run_cell(
-    matrix: Matrix,
-    planned: PlannedCell,
-    runtime: Runtime,
-    options: RunOptions,
-    store: RecordStore,
-    run_id: str,
-    session: PlatformSession,
-    children: Children,
-) -> None:
-    cell = planned.cell
-    missing = [s for s in planned.suites if not (options.root / "scenarios" / s).is_dir()]
-    for suite in missing:
+def _suites(
+    planned: PlannedCell, options: RunOptions, store: RecordStore, run_id: str
+) -> list[str]:
+    """The cell's suites that exist; a missing suite folder is recorded as an error."""
+    present = []
+    for suite in planned.suites:
+        if (options.root / "scenarios" / suite).is_dir():
+            present.append(suite)
+            continue
         store.add(
             Record(
                 run_id,
-                cell.id,
+                planned.cell.id,
                 suite,
                 f"{suite}::*",
                 "error",
@@ -236,30 +240,52 @@ def _run_cell(
                 finished=now(),
             )
         )
-    suites = [s for s in planned.suites if s not in missing]
+    return present
+
+
+_WHY = {
+    2: "was interrupted",
+    3: "hit an internal error",
+    4: "was called wrongly",
+    5: "collected no tests",
+    -9: "timed out",
+}
+
+
+def _run_batch(
+    batch: list[tuple[PlannedCell, Runtime]],
+    options: RunOptions,
+    store: RecordStore,
+    run_id: str,
+    session: PlatformSession,
+    children: Children,
+) -> None:
+    """One pytest process over `batch`; a pytest that did not finish marks its cells' suites."""
+    cells = [p for p, _ in batch]
+    suites = list(
+        dict.fromkeys(
+            s for p in cells for s in p.suites if (options.root / "scenarios" / s).is_dir()
+        )
+    )
     if not suites:
         return
     started = now()
-    rc, log = _pytest(planned, runtime, suites, options, store, run_id, session, children)
-    if rc not in _COMPLETED:
+    rc, log = _pytest(cells, batch[0][1], suites, options, store, run_id, session, children)
+    if rc in _COMPLETED:
+        return
+    for planned in cells:
         # pytest stops with 2 after collection errors; those are recorded already, per module
         collect_errors = {
             r.suite
-            for r in store.records(run_id, cell.id)
+            for r in store.records(run_id, planned.cell.id)
             if r.status == "error" and "::" not in r.test_id
         }
-        why = {
-            2: "was interrupted",
-            3: "hit an internal error",
-            4: "was called wrongly",
-            5: "collected no tests",
-            -9: "timed out",
-        }.get(rc, f"exited with code {rc}")
-        for suite in [s for s in suites if s not in collect_errors]:
+        why = _WHY.get(rc, f"exited with code {rc}")
+        for suite in [s for s in planned.suites if s in suites and s not in collect_errors]:
             store.add(
                 Record(
                     run_id,
-                    cell.id,
+                    planned.cell.id,
                     suite,
                     f"{suite}::<pytest>",
                     "error",
@@ -270,8 +296,38 @@ def _run_cell(
             )
 
 
+def _cell_args(
+    cells: list[PlannedCell], options: RunOptions, session: PlatformSession, evidence: Path
+) -> list[str]:
+    """Which cells the pytest runs: one by options, or several by a manifest and xdist."""
+    entries: list[dict[str, Any]] = []
+    for planned in cells:
+        workdir = (options.out / "work" / cell_slug(planned.cell.id)).resolve()
+        entries.append(
+            {
+                "id": planned.cell.id,
+                "values": planned.cell.values,
+                "tier": planned.cell.tier,
+                "workdir": str(workdir),
+                "options": session.options(planned, workdir),
+            }
+        )
+    if not options.workers:
+        [one] = entries
+        return [
+            "--certify-cell", one["id"], "--certify-values", json.dumps(one["values"]),
+            "--certify-tier", one["tier"], "--certify-workdir", one["workdir"],
+            "--certify-options", json.dumps(one["options"]),
+        ]  # fmt: skip
+    manifest = evidence / "cells.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(entries, indent=2) + "\n")
+    workers = str(min(options.workers, len(cells)))
+    return ["--certify-cells", str(manifest), "-n", workers, "--dist", "loadgroup"]
+
+
 def _pytest(
-    planned: PlannedCell,
+    cells: list[PlannedCell],
     runtime: Runtime,
     suites: list[str],
     options: RunOptions,
@@ -280,60 +336,36 @@ def _pytest(
     session: PlatformSession,
     children: Children,
 ) -> tuple[int, Path]:
-    cell = planned.cell
-    evidence = options.out / "evidence" / cell_slug(cell.id)
-    workdir = options.out / "work" / cell_slug(cell.id)
-    platform_options = session.options(planned, workdir.resolve())
+    name = cell_slug(cells[0].cell.id) if len(cells) == 1 else f"runtime-{runtime.name}"
+    evidence = options.out / "evidence" / name
+    retry = next((p.retry for p in cells if p.retry), None)
     argv = [
-        str(runtime.python),
-        "-m",
-        "pytest",
-        *(f"scenarios/{s}" for s in suites),
-        "-p",
-        "certify.pytest_plugin",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--color=no",
-        "--rootdir",
-        str(options.root),
-        "--junitxml",
-        str(evidence / "pytest-junit.xml"),
-        "--certify-cell",
-        cell.id,
-        "--certify-values",
-        json.dumps(cell.values),
-        "--certify-tier",
-        cell.tier,
-        "--certify-store",
-        str(store.path.resolve()),
-        "--certify-run-id",
-        run_id,
-        "--certify-workdir",
-        str(workdir.resolve()),
-        "--certify-options",
-        json.dumps(platform_options),
-        *(["--certify-retry", planned.retry] if planned.retry else []),
+        str(runtime.python), "-m", "pytest", *(f"scenarios/{s}" for s in suites),
+        "-p", "certify.pytest_plugin", "-p", "no:cacheprovider", "-q", "--color=no",
+        "--rootdir", str(options.root), "--junitxml", str(evidence / "pytest-junit.xml"),
+        "--certify-store", str(store.path.resolve()), "--certify-run-id", run_id,
+        *_cell_args(cells, options, session, evidence),
+        *(["--certify-retry", retry] if retry else []),
         # allure-results with the cell on every result (a no-op where allure-pytest is missing)
-        "-p",
-        "certify.allure_plugin",
-        "--certify-alluredir",
-        str((options.out / "allure-results").resolve()),
-    ]
-    extra = {"runtime": runtime.name, "runtime_kind": runtime.kind}
-    extra["jars"] = platform_options.get("jars", [])
+        "-p", "certify.allure_plugin",
+        "--certify-alluredir", str((options.out / "allure-results").resolve()),
+    ]  # fmt: skip
+    jars = [j for p in cells for j in session.options(p, options.out).get("jars", [])]
+    extra = {"runtime": runtime.name, "runtime_kind": runtime.kind, "jars": jars}
     env = {
         **os.environ,
         "PYSPARK_PYTHON": str(runtime.python),
         "PYSPARK_DRIVER_PYTHON": str(runtime.python),
         "PYTHONDONTWRITEBYTECODE": "1",
         PROVENANCE_VAR: json.dumps(extra),
-        # credentials reach the cell only here, never on its command line or in its options
-        **session.env(planned),
         **session_marker(session),
     }
+    for planned in cells:
+        # credentials reach the cells only here, never on a command line or in their options
+        env.update(session.env(planned))
     env.pop("VIRTUAL_ENV", None)
     log = evidence / "pytest.log"
-    print(f"certify: running {', '.join(suites)} on {cell.id}", file=sys.stderr, flush=True)
+    names = ", ".join(p.cell.id for p in cells)
+    print(f"certify: running {', '.join(suites)} on {names}", file=sys.stderr, flush=True)
     rc = children.run(argv, log, options.root, env, options.cell_timeout_s)
     return rc, log

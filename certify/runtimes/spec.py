@@ -26,13 +26,19 @@ def certify_source() -> Path | None:
 
 
 def platform_requirements() -> tuple[str, ...]:
-    """Requirement strings of certify's `platform` extra (without the extra marker)."""
+    """Requirement strings of certify itself and its `platform` extra (extra marker removed).
+
+    certify's own requirements are part of the key too: a changed pin of pytest, say, must
+    rebuild the runtimes that run the scenarios with it.
+    """
     try:
         requires = metadata.requires("spark-certify") or []
     except metadata.PackageNotFoundError:
         return ()
     marker = re.compile(r";\s*extra\s*==\s*['\"]" + PLATFORM_EXTRA + r"['\"]\s*$")
-    return tuple(sorted(marker.sub("", r).strip() for r in requires if marker.search(r)))
+    core = [r.strip() for r in requires if "extra" not in r]
+    extra = [marker.sub("", r).strip() for r in requires if marker.search(r)]
+    return tuple(sorted(core + extra))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,95 @@
+"""`certify run -n N`: cells in parallel under pytest-xdist, each cell's tests on one worker."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from certify.report import schema
+from certify.results import RecordStore
+from tests.acceptance.test_resume_shard import _outcome, _project
+from tests.acceptance.test_run import ROOT, certify
+
+
+def _report(out: Path) -> dict[str, Any]:
+    report: dict[str, Any] = json.loads((out / "report.json").read_text())
+    jsonschema.validate(report, schema())
+    return report
+
+
+def _workers(out: Path) -> dict[str, set[str]]:
+    """Cell -> the xdist workers its records were written by (from the run's store)."""
+    found: dict[str, set[str]] = {}
+    for record in RecordStore(out / "results.sqlite").records():
+        found.setdefault(record.cell_id, set()).add(record.provenance["worker"])
+    return found
+
+
+def test_workers_keep_each_cell_on_one_worker_and_give_the_same_outcome(tmp_path: Path) -> None:
+    project = _project(tmp_path / "p")
+    serial = certify(
+        "run", "--profile", "all", "--out", str(tmp_path / "serial"), "--root", str(project)
+    )
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    proc = certify(
+        "run",
+        "--profile",
+        "all",
+        "-n",
+        "2",
+        "--out",
+        str(tmp_path / "xdist"),
+        "--root",
+        str(project),
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = _report(tmp_path / "xdist")
+    assert _outcome(report) == _outcome(_report(tmp_path / "serial"))
+    workers = _workers(tmp_path / "xdist")
+    assert all(len(w) == 1 for w in workers.values()), workers
+    assert set().union(*workers.values()) == {"gw0", "gw1"}
+    # one pytest for the runtime, not one per cell
+    assert proc.stderr.count("certify: running") == 1
+
+
+SPARK_MATRIX = """
+schema: certify.matrix/1
+name: twins
+dimensions:
+  spark: {values: {"3.5": {pyspark: "%s"}}}
+  catalog: {values: {hive: {}}}
+  storage: {values: {local: {}}}
+  gpu: {values: {none: {}}}
+  deploy: {values: {local: {}}}
+  twin: {values: {a: {}, b: {}}}
+tiers:
+  certified: {cells: [{twin: "*"}]}
+profiles:
+  twins: {tiers: [certified], suites: [smoke]}
+"""
+
+
+@pytest.mark.slow
+def test_one_worker_runs_two_spark_cells_each_with_its_own_session(tmp_path: Path) -> None:
+    project = tmp_path / "p"
+    (project / "matrices").mkdir(parents=True)
+    (project / "matrices" / "twins.yaml").write_text(SPARK_MATRIX % version("pyspark"))
+    (project / "scenarios").symlink_to(ROOT / "scenarios")
+    (project / "fixtures").symlink_to(ROOT / "fixtures")
+    (project / "conftest.py").symlink_to(ROOT / "conftest.py")
+    out = tmp_path / "out"
+    proc = certify(
+        "run", "--profile", "twins", "-n", "1", "--out", str(out), "--root", str(project)
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = _report(out)
+    assert [c["verdict"] for c in report["cells"]] == ["certified", "certified"]
+    # each cell wrote its own Derby metastore: a fresh driver JVM per cell on the one worker
+    work = sorted(p.name for p in (out / "work").iterdir())
+    assert all((out / "work" / w / "metastore_db").is_dir() for w in work) and len(work) == 2
+    assert _workers(out) == {c["id"]: {"gw0"} for c in report["cells"]}
