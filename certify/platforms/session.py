@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 S3_KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
 S3_SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
+# a second S3 identity that may only read and list: the security suite proves it cannot write
+S3_READONLY_KEY_VAR = "CERTIFY_S3_READONLY_ACCESS_KEY_ID"
+S3_READONLY_SECRET_VAR = "CERTIFY_S3_READONLY_SECRET_ACCESS_KEY"
 WORKERS_VAR = "CERTIFY_SPARK_WORKERS"
 
 
@@ -80,11 +83,13 @@ class LocalSession:
         self.workers = _workers()
         needs = {n for p in self.cells for n in assessments[p.cell.id].needs}
         self.needs = needs
-        self.key, self.secret = _credentials() if Need("seaweedfs") in needs else ("", "")
-        self.state = Session.create(mode)
-        self.supervisor = Supervisor(
-            self.state, logs, [self.key, self.secret], die_with_parent=mode == "run"
+        s3 = Need("seaweedfs") in needs
+        self.key, self.secret = _credentials() if s3 else ("", "")
+        self.reader_key, self.reader_secret = (
+            (secrets.token_hex(10), secrets.token_urlsafe(30)) if s3 else ("", "")
         )
+        self.state = Session.create(mode)
+        self.supervisor = Supervisor(self.state, logs, self.secrets, die_with_parent=mode == "run")
         self.running: dict[str, Running] = {}
         self.by_need: dict[Need, list[Running]] = {}
 
@@ -118,7 +123,12 @@ class LocalSession:
                 weed = weed_binary(self._bins())
                 if weed is None:
                     raise InfrastructureError("SeaweedFS `weed` binary not found")
-                out.append((need, SeaweedFS(weed, self.key, self.secret)))
+                out.append(
+                    (
+                        need,
+                        SeaweedFS(weed, self.key, self.secret, self.reader_key, self.reader_secret),
+                    )
+                )
             elif need.kind == "sql-catalog":
                 out.append((need, SqlCatalog()))
             elif need.kind == "spark-standalone":
@@ -229,13 +239,19 @@ class LocalSession:
     def env(self, planned: PlannedCell) -> dict[str, str]:
         """Credentials for the cell's pytest process (only where it uses SeaweedFS)."""
         if Need("seaweedfs") in self.assessments[planned.cell.id].needs and self.key:
-            return {S3_KEY_VAR: self.key, S3_SECRET_VAR: self.secret}
+            return {
+                S3_KEY_VAR: self.key,
+                S3_SECRET_VAR: self.secret,
+                S3_READONLY_KEY_VAR: self.reader_key,
+                S3_READONLY_SECRET_VAR: self.reader_secret,
+            }
         return {}
 
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
-        return [s for s in (self.key, self.secret) if s]
+        values = (self.key, self.secret, self.reader_key, self.reader_secret)
+        return [s for s in values if s]
 
     @property
     def session_id(self) -> str:

@@ -5,6 +5,8 @@ Credentials reach it only through its environment; they never appear on its comm
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -55,6 +57,8 @@ class SeaweedFS:
     weed: Path
     access_key: str
     secret_key: str
+    reader_key: str = ""  # with reader_secret: an identity that may only read and list
+    reader_secret: str = ""
     name: str = "seaweedfs"
     timeout_s: float = 60.0
     ports: dict[str, int] = field(default_factory=dict)
@@ -76,6 +80,8 @@ class SeaweedFS:
             for name, port in self.ports.items()
             if "." in name
         ]
+        if self.reader_key:
+            argv.append(f"-s3.config={self._identities(home)}")
         return Launch(
             tuple(argv),
             f"http://{LOOPBACK}:{self.ports['s3']}",
@@ -90,6 +96,29 @@ class SeaweedFS:
                 "region": REGION,
             },
         )
+
+    def _identities(self, home: Path) -> Path:
+        """The S3 identities file: the admin and a read-only reader (0600, outside the run)."""
+        identities = [
+            (
+                "admin",
+                self.access_key,
+                self.secret_key,
+                ["Admin", "Read", "List", "Write", "Tagging"],
+            ),
+            ("reader", self.reader_key, self.reader_secret, ["Read", "List"]),
+        ]
+        body = {
+            "identities": [
+                {"name": n, "credentials": [{"accessKey": k, "secretKey": s}], "actions": a}
+                for n, k, s, a in identities
+            ]
+        }
+        path = home / "s3.json"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(body, out)
+        return path
 
     def healthy(self, launch: Launch) -> bool:
         """Master, S3 and Iceberg REST answer, and both buckets exist (created after start)."""

@@ -1,0 +1,78 @@
+"""Interop suite: Spark and pyiceberg read each other's Iceberg tables; Hive tables cross lines.
+
+Spark -> pyiceberg: pyiceberg opens the Spark-written table from its current metadata file
+(`StaticTable.from_metadata`). pyiceberg -> Spark: pyiceberg writes through its SQL catalog
+(SQLite, in the cell's storage) and Spark loads that table's metadata file as a path. Both are
+compared with the orders dataset computed in pure Python and with Spark's own column checksums.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certify.platforms.sparkconf import ICEBERG_CATALOG
+from certify.pytest_plugin import not_run
+from fixtures.data import column_checksums, orders_frame
+from fixtures.interop import (
+    current_metadata,
+    digest_problems,
+    line_table_problems,
+    other_line_tables,
+    pyiceberg_rows,
+    pyiceberg_write,
+    spark_line,
+    spark_read_metadata,
+    write_line_table,
+)
+
+pytestmark = pytest.mark.interop
+
+ROWS = 2_000
+
+
+@pytest.mark.requires(catalog="iceberg-*", storage="local")
+def test_spark_written_table_reads_identically_in_pyiceberg(spark: Any, database: str) -> None:
+    """pyiceberg reads a Spark-written table (two commits) row for row as the dataset."""
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ICEBERG_CATALOG}.{database}")
+    table = f"{ICEBERG_CATALOG}.{database}.from_spark"
+    spark.sql(f"DROP TABLE IF EXISTS {table}")
+    orders_frame(spark, ROWS // 2, seed=21).writeTo(table).using("iceberg").create()
+    orders_frame(spark, ROWS, seed=21).where(f"id >= {ROWS // 2}").writeTo(table).append()
+    got = pyiceberg_rows(current_metadata(spark, table))
+    assert digest_problems(got, ROWS, 21, "pyiceberg") == []
+    assert column_checksums(spark.table(table)) == column_checksums(
+        orders_frame(spark, ROWS, seed=21)
+    )
+
+
+@pytest.mark.requires(catalog="iceberg-*", storage="local")
+def test_pyiceberg_written_table_reads_identically_in_spark(spark: Any, storage_root: Path) -> None:
+    """Spark reads a pyiceberg-written table with the same checksums as its own dataset."""
+    metadata = pyiceberg_write(storage_root / "pyiceberg", "orders", ROWS, seed=22)
+    frame = spark_read_metadata(spark, metadata)
+    assert column_checksums(frame) == column_checksums(orders_frame(spark, ROWS, seed=22))
+    assert digest_problems([tuple(r) for r in frame.collect()], ROWS, 22, "Spark") == []
+
+
+@pytest.mark.requires(catalog="hive")
+def test_hive_tables_read_by_the_spark_line_that_did_not_write_them(
+    spark: Any, database: str
+) -> None:
+    """Another Spark line's Hive table in the shared metastore reads with its writer's checksums.
+
+    Every cell writes its line's table first, so whichever line runs second checks the first.
+    """
+    write_line_table(spark, database, ROWS, seed=23)
+    others = other_line_tables(spark)
+    if not others:
+        not_run(
+            f"no interop Hive table written by a Spark line other than {spark_line(spark)} is in "
+            "this cell's metastore yet: run the interop suite on hive cells of two Spark lines "
+            "that share one metastore (e.g. spark=3.5 deploy=standalone and spark=4.1 "
+            "deploy=connect in one `certify run`), the later one checks the earlier one"
+        )
+    problems = [p for table in sorted(others) for p in line_table_problems(spark, table, ROWS, 23)]
+    assert problems == [], others
