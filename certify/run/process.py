@@ -10,11 +10,13 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+
+from certify.platforms.procs import die_with_parent
 
 _GRACE_S = 10.0
 
@@ -38,24 +40,18 @@ def stop_group(proc: subprocess.Popen[bytes], grace_s: float = _GRACE_S) -> None
     proc.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child: get SIGKILL when certify dies, even by SIGKILL (Linux prctl)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: the process-group stop on signals still applies
-
-
 def _signal_group(pgid: int, signum: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signum)
 
 
 @contextmanager
-def _raise_on_signals() -> Iterator[None]:
+def raise_on_signals() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into Interrupted on the main thread (a no-op on other threads)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
     def handler(signum: int, frame: FrameType | None) -> None:
         raise Interrupted(signum)
 
@@ -75,7 +71,7 @@ def run_supervised(
     Raises Interrupted after stopping the child's group when certify is signalled.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out, _raise_on_signals():
+    with log.open("ab") as out, raise_on_signals():
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
@@ -84,7 +80,7 @@ def run_supervised(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent,
         )
         try:
             return proc.wait(timeout=timeout_s)

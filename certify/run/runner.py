@@ -19,14 +19,13 @@ from certify.platforms.base import Assessment, PlatformSession, Runtime
 from certify.report import Policy, Report
 from certify.report.finalize import finalize
 from certify.results import Record, RecordStore
-from certify.run.process import Interrupted
+from certify.run.process import Interrupted, raise_on_signals
 from certify.run.provenance import PROVENANCE_VAR, collect, now
 from certify.run.resume import RunSpec, finished
 from certify.runtimes.pool import (
     PARALLEL_VAR,
     Children,
     available_memory_gib,
-    raise_on_signals,
     run_concurrently,
     session_marker,
 )

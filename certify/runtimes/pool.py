@@ -7,42 +7,21 @@ process group, lets the threads finish without starting another cell, and raises
 from __future__ import annotations
 
 import contextlib
-import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from certify.platforms.procs import SESSION_VAR, die_with_parent
-from certify.run.process import Interrupted, stop_group
+from certify.run.process import stop_group
 
 PARALLEL_VAR = "CERTIFY_PARALLEL_RUNTIMES"
 
 
 class Cancelled(Exception):
     """The run was interrupted: no further cell starts, and a stopped cell records nothing."""
-
-
-@contextmanager
-def raise_on_signals() -> Iterator[None]:
-    """Turn SIGINT/SIGTERM into Interrupted on the main thread (a no-op on other threads)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signum)
-
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 class Children:
