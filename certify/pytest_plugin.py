@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import pytest
 
 from certify.matrix.constraints import glob_matches
-from certify.pytest_recorder import NOT_RUN_PREFIX, Recorder
+from certify.pytest_recorder import NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, Recorder
 from certify.results import RecordStore
 
 
@@ -204,4 +204,4 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         return
     reasons = unmet_requirements(list(item.iter_markers("requires")), context.values)
     if reasons:
-        not_run("; ".join(reasons))
+        pytest.skip(NOT_APPLICABLE_PREFIX + "; ".join(reasons))

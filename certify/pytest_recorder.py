@@ -13,6 +13,8 @@ from certify.results import Record, RecordStore
 from certify.run.provenance import collect, now
 
 NOT_RUN_PREFIX = "not_run: "
+# a scenario whose `requires` the cell does not meet: not_run, and not applicable to the cell
+NOT_APPLICABLE_PREFIX = "not_applicable: "
 _MESSAGE_LIMIT = 4000
 
 
@@ -87,6 +89,8 @@ class Recorder:
             return  # not a test of a certified cell
         test_id = record_test_id(report.nodeid, cell_id)
         status, message = _outcome(phases)
+        applicable = not message.startswith(NOT_APPLICABLE_PREFIX)
+        message = message.removeprefix(NOT_APPLICABLE_PREFIX)
         attempts: list[dict[str, Any]] = getattr(report, "certify_attempts", None) or []
         if attempts:
             self.store.add_attempts(self.run_id, cell_id, test_id, attempts)
@@ -102,6 +106,7 @@ class Recorder:
             message,
             self.started.pop(report.nodeid, now()),
             max(len(attempts), 1),
+            applicable,
         )
 
     def _write(
@@ -114,6 +119,7 @@ class Recorder:
         message: str,
         started: str,
         attempts: int = 1,
+        applicable: bool = True,
     ) -> None:
         self.store.add(
             Record(
@@ -128,6 +134,7 @@ class Recorder:
                 started=started,
                 finished=now(),
                 provenance={**self.provenance, "cell": cell_id},
+                applicable=applicable,
             )
         )
 
@@ -169,6 +176,8 @@ def _outcome(phases: list[pytest.TestReport]) -> tuple[str, str]:
         reason = _skip_reason(setup)
         if reason.startswith(NOT_RUN_PREFIX):
             return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
+        if reason.startswith(NOT_APPLICABLE_PREFIX):
+            return "not_run", reason  # the caller reads the prefix as "not applicable"
         return "skipped", reason
     if call is not None and call.failed:
         return "failed", _text(call.longreprtext)
@@ -178,6 +187,8 @@ def _outcome(phases: list[pytest.TestReport]) -> tuple[str, str]:
             return "skipped", f"xfail: {call.wasxfail or reason}"
         if reason.startswith(NOT_RUN_PREFIX):
             return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
+        if reason.startswith(NOT_APPLICABLE_PREFIX):
+            return "not_run", reason  # the caller reads the prefix as "not applicable"
         return "skipped", reason
     if teardown is not None and teardown.failed:
         return "error", _text(teardown.longreprtext)

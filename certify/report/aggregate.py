@@ -86,6 +86,16 @@ def _suite_result(
             f"{label} {name}: {len(unfinished)} of {len(expected)} collected tests have no "
             f"result (first: {unfinished[0]})"
         )
+    if records and all(r.status == "not_run" and not r.applicable for r in records):
+        why = _first_line(records[0].message)
+        return SuiteResult(
+            name,
+            "not_run",
+            dict(Counter(statuses)),
+            (f"{label} {name} does not apply to this cell: {why}",),
+            kind,
+            applicable=False,
+        )
     return SuiteResult(name, verdict, dict(Counter(statuses)), tuple(reasons), kind)
 
 
@@ -244,8 +254,10 @@ def cell_result(
         _waive(planned.cell.id, r, policy.waivers, now.date(), ledger)
         for r in _criteria(planned, records, expected, policy, now)
     ]
-    verdict = worst(r.verdict for r in results)
-    reasons = [reason for r in results if r.verdict == verdict for reason in r.reasons]
+    # suites that do not apply to the cell's values neither certify it nor hold it back
+    counted = [r for r in results if r.applicable]
+    verdict = worst(r.verdict for r in counted) if counted or not results else "not_run"
+    reasons = [reason for r in (counted or results) if r.verdict == verdict for reason in r.reasons]
     if not results:
         reasons.append("nothing was planned or required for this cell: there is no evidence")
     done = {r.test_id for r in records}

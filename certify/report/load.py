@@ -136,6 +136,7 @@ def evidence_of(doc: dict[str, Any], path: Path) -> Evidence:
                     status=test["status"],
                     kind=test.get("kind", "scenario"),
                     attempts=test.get("attempts", 1),
+                    applicable=bool(test.get("applicable", True)),
                     duration_s=test["duration_s"],
                     message=test.get("message", ""),
                     started=test.get("started", ""),

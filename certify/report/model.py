@@ -28,6 +28,9 @@ class SuiteResult:
     kind: str = "scenario"
     required: bool = True
     waived_by: str = ""
+    # False when every test of the suite was not_run because it does not apply to the cell's
+    # values (`requires`): shown with its reasons, left out of the cell's verdict
+    applicable: bool = True
 
     @property
     def criterion(self) -> str:
@@ -141,6 +144,7 @@ def suite_json(s: SuiteResult) -> dict[str, Any]:
         "criterion": s.criterion,
         "kind": s.kind,
         "required": s.required,
+        "applicable": s.applicable,
         "verdict": s.verdict,
         "counts": s.counts,
         "reasons": list(s.reasons),
@@ -158,6 +162,7 @@ def record_json(r: Record) -> dict[str, Any]:
         "status": r.status,
         "kind": r.kind,
         "attempts": r.attempts,
+        "applicable": r.applicable,
         "duration_s": r.duration_s,
         "message": r.message,
         "started": r.started,

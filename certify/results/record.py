@@ -26,6 +26,9 @@ class Record:
     started: str = ""
     finished: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    # False for a not_run whose scenario does not apply to the cell's values (its `requires`
+    # marker): recorded as evidence, but it neither certifies nor holds back the cell
+    applicable: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The versioned JSON form."""

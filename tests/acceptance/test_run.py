@@ -260,3 +260,47 @@ def test_the_profile_retry_policy_reaches_the_scenarios(tmp_path: Path) -> None:
     [test] = _report(out)["cells"][0]["tests"]
     assert (test["status"], test["attempts"]) == ("flaky", 2)
     assert "metastore read timed out" in test["message"]
+
+
+def test_a_suite_that_does_not_apply_to_the_cell_neither_certifies_nor_fails_it(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "p", PASSING)
+    icy = project / "scenarios" / "icy"
+    icy.mkdir()
+    (icy / "test_icy.py").write_text(
+        "import pytest\n\n"
+        "@pytest.mark.requires(catalog='iceberg-*')\n"
+        "def test_time_travel():\n    raise AssertionError('never on hive')\n"
+    )
+    matrix = project / "matrices" / "mini.yaml"
+    matrix.write_text(
+        matrix.read_text()
+        + "  icy: {tiers: [certified], select: [{catalog: hive}], suites: [smoke, icy]}\n"
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "icy", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [cell] = _report(out)["cells"]
+    assert cell["verdict"] == "certified"
+    icy_suite = next(s for s in cell["suites"] if s["name"] == "icy")
+    assert (icy_suite["verdict"], icy_suite["applicable"]) == ("not_run", False)
+    assert icy_suite["reasons"] == [
+        "suite icy does not apply to this cell: requires catalog=iceberg-*, cell has catalog=hive"
+    ]
+    test = next(t for t in cell["tests"] if t["suite"] == "icy")
+    assert (test["status"], test["applicable"]) == ("not_run", False)
+
+
+def test_a_cell_the_platform_cannot_provide_a_fixture_for_stays_not_run(tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "from certify.pytest_plugin import not_run\n\n"
+        "def test_needs_a_service(cell):\n    not_run('the object store is down here')\n",
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "one", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 1  # unlike an inapplicable suite, this is missing evidence
+    [cell] = _report(out)["cells"]
+    assert cell["verdict"] == "not_run"
+    assert cell["tests"][0]["applicable"] is True
