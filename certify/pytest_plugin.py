@@ -54,6 +54,13 @@ def not_run(reason: str) -> NoReturn:
     pytest.skip(NOT_RUN_PREFIX + reason)
 
 
+def not_applicable(reason: str) -> NoReturn:
+    """Stop the current test: it does not apply to this cell (recorded not_run, left out of the
+    cell's verdict, like an unmet `requires`). For platform gaps use `not_run`, which fails
+    closed."""
+    pytest.skip(NOT_APPLICABLE_PREFIX + reason)
+
+
 def unmet_requirements(markers: list[pytest.Mark], values: Mapping[str, str]) -> list[str]:
     """Why a cell does not meet a test's `requires(dim=glob, ...)` markers (empty if it does)."""
     reasons = []

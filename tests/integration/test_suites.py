@@ -15,6 +15,7 @@ import pytest
 from certify.results import RecordStore
 from fixtures.data import column_checksums, orders_frame
 from fixtures.pit import first_differences, generate, oracle, spark_asof
+from fixtures.spark import stop_jvm
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     )
     yield session
     session.stop()
+    stop_jvm()  # the next module starts its own JVM with its own jars
 
 
 def test_etl_checksums_catch_a_corrupted_file(spark: Any, tmp_path: Path) -> None:
