@@ -20,6 +20,8 @@ from pathlib import Path
 JARS_DIR_VAR = "CERTIFY_JARS_DIR"
 JAR_CACHE_VAR = "CERTIFY_JAR_CACHE"
 MAVEN_HOST = "repo1.maven.org"
+# `off` skips the Maven route without probing the network (certify's own tests set it)
+MAVEN_VAR = "CERTIFY_MAVEN"
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,9 @@ def sha256(path: Path) -> str:
 
 @functools.lru_cache(maxsize=1)
 def maven_reachable() -> str | None:
-    """None when Maven Central answers on 443, else why not."""
+    """None when Maven Central answers on 443, else why not ($CERTIFY_MAVEN=off skips it)."""
+    if os.environ.get(MAVEN_VAR, "").lower() in ("off", "0", "no", "false"):
+        return f"Maven is switched off (${MAVEN_VAR}={os.environ[MAVEN_VAR]})"
     try:
         with socket.create_connection((MAVEN_HOST, 443), timeout=3.0):
             return None
