@@ -86,7 +86,12 @@ def _suite_result(
             f"{label} {name}: {len(unfinished)} of {len(expected)} collected tests have no "
             f"result (first: {unfinished[0]})"
         )
-    if records and all(r.status == "not_run" and not r.applicable for r in records):
+    # only a finished suite can be found not to apply: unfinished tests keep it incomplete
+    if (
+        records
+        and not unfinished
+        and all(r.status == "not_run" and not r.applicable for r in records)
+    ):
         why = _first_line(records[0].message)
         return SuiteResult(
             name,

@@ -182,3 +182,27 @@ def test_records_of_cells_outside_the_plan_are_ignored() -> None:
         _plan(_planned(HIVE)), [_rec(HIVE, "a", "passed"), _rec(GLUE, "a", "failed")]
     )
     assert [(c.id, c.verdict) for c in cells] == [(HIVE, "certified")]
+
+
+def test_an_inapplicable_suite_is_left_out_of_the_verdict_only_when_finished() -> None:
+    plan = _plan(_planned(HIVE, suites=("smoke", "icy")))
+    inapplicable = _rec(
+        HIVE,
+        "tt",
+        "not_run",
+        suite="icy",
+        applicable=False,
+        message="requires catalog=iceberg-*, cell has catalog=hive",
+    )
+    records = [_rec(HIVE, "a", "passed"), inapplicable]
+    run = {"id": "run", "profile": "pr", "matrix": "m", "platform": "local"}
+    done = assemble(run, plan, records, {HIVE: [("icy", "icy/t.py::tt")]}, Policy(), now=NOW)
+    assert done.cells[0].verdict == "certified"
+    # the same records while another test of the suite never finished: incomplete, not ignored
+    expected = {HIVE: [("icy", "icy/t.py::tt"), ("icy", "icy/t.py::other")]}
+    cut = assemble(run, plan, records, expected, Policy(), now=NOW)
+    assert cut.cells[0].verdict == "incomplete"
+    # a not_run the platform caused (applicable) is missing evidence: the cell is not_run
+    gap = _rec(HIVE, "tt", "not_run", suite="icy", message="the jar is missing")
+    missing = assemble(run, plan, [records[0], gap], {}, Policy(), now=NOW)
+    assert missing.cells[0].verdict == "not_run"
