@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 from certify.platforms.procs import die_with_parent
 
@@ -72,20 +73,33 @@ def run_supervised(
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out, raise_on_signals():
-        proc = subprocess.Popen(
-            list(argv),
-            cwd=cwd,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
+        proc = start_child(argv, out, cwd, env)
         try:
-            return proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            out.write(f"\n[certify] timed out after {timeout_s} s; stopped\n".encode())
-            return -9
+            return wait_child(proc, out, timeout_s)
         finally:
             stop_group(proc)
+
+
+def start_child(
+    argv: Sequence[str], out: BinaryIO, cwd: Path, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in its own process group, output to `out`, dying with its starting thread."""
+    return subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
+    )
+
+
+def wait_child(proc: subprocess.Popen[bytes], out: BinaryIO, timeout_s: float | None) -> int:
+    """The child's exit code, or -9 (noted in its log) when it outlives `timeout_s`."""
+    try:
+        return proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        out.write(f"\n[certify] timed out after {timeout_s} s; stopped\n".encode())
+        return -9

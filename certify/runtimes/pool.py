@@ -14,8 +14,8 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from certify.platforms.procs import SESSION_VAR, die_with_parent
-from certify.run.process import stop_group
+from certify.platforms.procs import SESSION_VAR
+from certify.run.process import start_child, stop_group, wait_child
 
 PARALLEL_VAR = "CERTIFY_PARALLEL_RUNTIMES"
 
@@ -46,23 +46,11 @@ class Children:
             with self._lock:
                 if self.cancelled.is_set():
                     raise Cancelled()
-                proc = subprocess.Popen(
-                    list(argv),
-                    cwd=cwd,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                    # the thread that starts it waits for it, so it dies with certify only
-                    preexec_fn=die_with_parent,
-                )
+                # the thread that starts it waits for it, so it dies with certify only
+                proc = start_child(argv, out, cwd, env)
                 self._procs.add(proc)
             try:
-                return proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                out.write(f"\n[certify] timed out after {timeout_s} s; stopped\n".encode())
-                return -9
+                return wait_child(proc, out, timeout_s)
             finally:
                 stop_group(proc)
                 with self._lock:
