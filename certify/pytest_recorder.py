@@ -166,6 +166,15 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return _text(report.longreprtext)
 
 
+def _skipped(reason: str) -> tuple[str, str]:
+    """A skip certify asked for is `not_run` (keeping the not-applicable prefix); others skipped."""
+    if reason.startswith(NOT_RUN_PREFIX):
+        return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
+    if reason.startswith(NOT_APPLICABLE_PREFIX):
+        return "not_run", reason  # the caller reads the prefix as "not applicable"
+    return "skipped", reason
+
+
 def _outcome(phases: list[pytest.TestReport]) -> tuple[str, str]:
     """Status and message of a test from its setup/call/teardown reports."""
     by_phase = {p.when: p for p in phases}
@@ -173,23 +182,14 @@ def _outcome(phases: list[pytest.TestReport]) -> tuple[str, str]:
     if setup is not None and setup.failed:
         return "error", _text(setup.longreprtext)
     if setup is not None and setup.skipped:
-        reason = _skip_reason(setup)
-        if reason.startswith(NOT_RUN_PREFIX):
-            return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
-        if reason.startswith(NOT_APPLICABLE_PREFIX):
-            return "not_run", reason  # the caller reads the prefix as "not applicable"
-        return "skipped", reason
+        return _skipped(_skip_reason(setup))
     if call is not None and call.failed:
         return "failed", _text(call.longreprtext)
     if call is not None and call.skipped:
         reason = _skip_reason(call)
         if hasattr(call, "wasxfail"):
             return "skipped", f"xfail: {call.wasxfail or reason}"
-        if reason.startswith(NOT_RUN_PREFIX):
-            return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
-        if reason.startswith(NOT_APPLICABLE_PREFIX):
-            return "not_run", reason  # the caller reads the prefix as "not applicable"
-        return "skipped", reason
+        return _skipped(reason)
     if teardown is not None and teardown.failed:
         return "error", _text(teardown.longreprtext)
     if call is None:
