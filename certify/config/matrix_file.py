@@ -94,6 +94,14 @@ def _raw_selectors(data: dict[str, Any]) -> Iterator[tuple[KeyPath, Any]]:
             selectors = entry.get(key) if isinstance(entry, dict) else None
             for i, selector in enumerate(selectors if isinstance(selectors, list) else []):
                 yield (section, name, key, i), selector
+    profiles = data.get("profiles")
+    for name, entry in profiles.items() if isinstance(profiles, dict) else []:
+        for key in ("chaos", "load"):
+            listed = entry.get(key) if isinstance(entry, dict) else None
+            for i, item in enumerate(listed if isinstance(listed, list) else []):
+                cells = item.get("cells") if isinstance(item, dict) else None
+                for j, selector in enumerate(cells if isinstance(cells, list) else []):
+                    yield ("profiles", name, key, i, "cells", j), selector
 
 
 def selector_issues(source: Source) -> list[Issue]:

@@ -144,6 +144,32 @@ class RetrySpec(Strict):
         return patterns
 
 
+def _named(value: object) -> object:
+    """A plain name is shorthand for `{name: NAME}` (every cell of the profile)."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class ChaosEntry(Strict):
+    """A chaos experiment (chaos/NAME.yaml or .json) a profile runs, on the cells it selects."""
+
+    name: str = Field(min_length=1, description="the experiment file's name without extension")
+    cells: list[Selector] = Field(
+        default_factory=list, description="cells of the profile it runs on (all when empty)"
+    )
+
+
+class LoadEntry(ChaosEntry):
+    """A load profile (load/NAME.py) a profile runs, optionally while a chaos experiment runs."""
+
+    name: str = Field(min_length=1, description="the locustfile's name without extension")
+    shape: Literal["ramp", "step", "spike", "soak"] | None = Field(
+        default=None, description="load shape (default: the one the locustfile declares)"
+    )
+    during: str | None = Field(
+        default=None, description="a chaos experiment to run while the load runs (load under chaos)"
+    )
+
+
 class ProfileSpec(Strict):
     """What a run of this profile certifies: which cells, reduced how, with which suites."""
 
@@ -153,8 +179,8 @@ class ProfileSpec(Strict):
     reduction: str | dict[TierName, str] = "full"
     seed: int = 0
     suites: list[str] = Field(default_factory=lambda: ["smoke"])
-    chaos: list[str] = Field(default_factory=list)
-    load: list[str] = Field(default_factory=list)
+    chaos: list[Annotated[ChaosEntry, BeforeValidator(_named)]] = Field(default_factory=list)
+    load: list[Annotated[LoadEntry, BeforeValidator(_named)]] = Field(default_factory=list)
     retry: RetrySpec | None = None
 
     @field_validator("reduction")

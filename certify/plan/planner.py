@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from certify.config.models import TIERS, ProfileSpec
+from certify.config.models import TIERS, ChaosEntry, LoadEntry, ProfileSpec
 from certify.errors import ConfigError, UsageError
 from certify.matrix.coverage import check_coverage
 from certify.matrix.covering import covering_array
@@ -193,6 +193,13 @@ def build_plan(
     )
 
 
+def _entries(
+    matrix: Matrix, entries: Sequence[ChaosEntry | LoadEntry], row: Sequence[int]
+) -> tuple[str, ...]:
+    """Names of the experiments or load profiles whose cell selectors match the cell."""
+    return tuple(e.name for e in entries if not e.cells or matrix.selector(e.cells).evaluate(row))
+
+
 def _planned(
     matrix: Matrix, profile: ProfileSpec, tier: str, rows: Sequence[Sequence[int]]
 ) -> list[PlannedCell]:
@@ -205,8 +212,8 @@ def _planned(
                 cell,
                 _runtime(matrix, values),
                 tuple(profile.suites),
-                tuple(profile.chaos),
-                tuple(profile.load),
+                _entries(matrix, profile.chaos, row),
+                _entries(matrix, profile.load, row),
                 profile.retry.model_dump_json() if profile.retry else None,
             )
         )
