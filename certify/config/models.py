@@ -11,6 +11,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -44,6 +45,15 @@ def _dimension_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise invalid(
             f"dimension name {name!r} is not a lower-case identifier",
+            "lower-case letters, digits, _ and - (starting with a letter)",
+        )
+    return name
+
+
+def _entry_name(name: str) -> str:
+    if not NAME_RE.match(name):
+        raise invalid(
+            f"{name!r} is not a file name certify looks up (chaos/NAME.yaml, load/NAME.py)",
             "lower-case letters, digits, _ and - (starting with a letter)",
         )
     return name
@@ -152,7 +162,9 @@ def _named(value: object) -> object:
 class ChaosEntry(Strict):
     """A chaos experiment (chaos/NAME.yaml or .json) a profile runs, on the cells it selects."""
 
-    name: str = Field(min_length=1, description="the experiment file's name without extension")
+    name: Annotated[str, AfterValidator(_entry_name)] = Field(
+        description="the experiment file's name without extension"
+    )
     cells: list[Selector] = Field(
         default_factory=list, description="cells of the profile it runs on (all when empty)"
     )
@@ -161,7 +173,9 @@ class ChaosEntry(Strict):
 class LoadEntry(ChaosEntry):
     """A load profile (load/NAME.py) a profile runs, optionally while a chaos experiment runs."""
 
-    name: str = Field(min_length=1, description="the locustfile's name without extension")
+    name: Annotated[str, AfterValidator(_entry_name)] = Field(
+        description="the load profile's name (load/NAME.py)"
+    )
     shape: Literal["ramp", "step", "spike", "soak"] | None = Field(
         default=None, description="load shape (default: the one the locustfile declares)"
     )
@@ -182,6 +196,30 @@ class ProfileSpec(Strict):
     chaos: list[Annotated[ChaosEntry, BeforeValidator(_named)]] = Field(default_factory=list)
     load: list[Annotated[LoadEntry, BeforeValidator(_named)]] = Field(default_factory=list)
     retry: RetrySpec | None = None
+
+    @field_validator("chaos", "load")
+    @classmethod
+    def _unique(cls, entries: list[ChaosEntry]) -> list[ChaosEntry]:
+        names = [e.name for e in entries]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise invalid(
+                f"{', '.join(twice)} listed more than once", "each name once (merge their `cells`)"
+            )
+        return entries
+
+    @field_validator("load")
+    @classmethod
+    def _during_is_planned(cls, entries: list[LoadEntry], info: ValidationInfo) -> list[LoadEntry]:
+        chaos = {e.name for e in info.data.get("chaos") or []}
+        for entry in entries:
+            if entry.during and entry.during not in chaos:
+                raise invalid(
+                    f"load {entry.name!r} runs during experiment {entry.during!r}, which the "
+                    "profile's `chaos` list does not name",
+                    f"add {entry.during!r} to `chaos` (it then runs under this load only)",
+                )
+        return entries
 
     @field_validator("reduction")
     @classmethod

@@ -22,12 +22,16 @@ from certify.config.source import Source, load_yaml
 from certify.errors import ConfigError, Issue
 
 POLICY_SCHEMA = "certify.policy/1"
-# A criterion names what a cell must prove: one suite, experiment, load profile or SLO (globs
-# allowed after the colon), flaky results, or the age of the evidence.
+# A criterion names what a cell must prove: one suite, experiment, load profile, SLO or the
+# policy's chaos criteria on one experiment (globs allowed after the colon), flaky results, or
+# the age of the evidence.
 CRITERION_RE = re.compile(
-    r"^((suite|chaos|load|slo):[A-Za-z0-9_.*?\[\]!-]+|flaky|evidence-age|\*)$"
+    r"^((suite|chaos|chaos-criteria|load|slo):[A-Za-z0-9_.*?\[\]!-]+|flaky|evidence-age|\*)$"
 )
-_CRITERIA = "suite:NAME, chaos:NAME, load:NAME, slo:NAME (globs allowed), flaky, evidence-age or *"
+_CRITERIA = (
+    "suite:NAME, chaos:NAME, chaos-criteria:NAME, load:NAME, slo:NAME (globs allowed), flaky, "
+    "evidence-age or *"
+)
 # pass_verdicts can never hold failed, incomplete or not_run: missing or bad evidence (fail closed).
 PassVerdict = Literal["certified", "waived", "degraded"]
 _BLOCKING: tuple[TierName, ...] = ("certified",)
@@ -38,12 +42,26 @@ METRICS: tuple[str, ...] = (
     "p99_ms",
     "error_rate",
     "throughput_rps",
+    "rps",
     "recovery_s",
+    "throughput_recovery_s",
     "availability",
 )
 Metric = Literal[
-    "p50_ms", "p95_ms", "p99_ms", "error_rate", "throughput_rps", "recovery_s", "availability"
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "error_rate",
+    "throughput_rps",
+    "rps",
+    "recovery_s",
+    "throughput_recovery_s",
+    "availability",
 ]
+# Which figures of a load record an SLO reads: None (the default) the whole run of every matching
+# record; `run` the whole run of records that ran without a fault; `before`, `during`, `after`
+# that window of records that ran under a chaos experiment.
+Window = Literal["run", "before", "during", "after"]
 
 
 class TierRequirement(Strict):
@@ -78,6 +96,11 @@ class SloCriterion(Strict):
     max: float | None = None
     min: float | None = None
     blocking: bool = Field(default=False, description="a miss fails the cell, else degrades it")
+    window: Window | None = Field(
+        default=None,
+        description="run: only loads without a fault; before/during/after: that window of loads "
+        "under chaos; absent: the whole run of every matching record",
+    )
     description: str = ""
 
     @model_validator(mode="after")
@@ -96,6 +119,42 @@ class SloCriterion(Strict):
         """The bounds as text, e.g. `<= 200`."""
         parts = [f">= {self.min:g}"] if self.min is not None else []
         return " and ".join([*parts, *([f"<= {self.max:g}"] if self.max is not None else [])])
+
+
+class ChaosCriterion(Strict):
+    """What every matching chaos experiment must show: recovery time, no data lost, a real fault."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    experiment: str = Field(default="*", min_length=1, description="experiment name glob")
+    max_recovery_s: float | None = Field(
+        default=None, gt=0, description="seconds from the fault to the steady state regained"
+    )
+    zero_data_loss: bool = Field(
+        default=False, description="the tables the workload wrote are intact after the fault"
+    )
+    require_fault_confirmed: bool = Field(
+        default=False, description="the fault really happened (the target died, latency was there)"
+    )
+    # a chaos criterion guards data and availability: it fails the cell unless said otherwise
+    blocking: bool = Field(default=True, description="a miss fails the cell, else degrades it")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _checks_something(self) -> ChaosCriterion:
+        if (
+            self.max_recovery_s is None
+            and not self.zero_data_loss
+            and not self.require_fault_confirmed
+        ):
+            raise invalid(
+                "the criterion checks nothing",
+                "max_recovery_s: SECONDS, zero_data_loss: true and/or require_fault_confirmed: true",
+            )
+        return self
+
+    def matches(self, experiment: str) -> bool:
+        """True when this criterion applies to the experiment named `experiment`."""
+        return fnmatch.fnmatchcase(experiment, self.experiment)
 
 
 class Waiver(Strict):
@@ -152,6 +211,9 @@ class Policy(Strict):
     max_reasons_per_cell: int = Field(default=5, ge=1)
     tiers: dict[TierName, TierRequirement] = Field(default_factory=dict)
     slo: list[SloCriterion] = Field(default_factory=list)
+    chaos: list[ChaosCriterion] = Field(
+        default_factory=list, description="criteria every matching chaos experiment must meet"
+    )
     flaky_tolerated: int | None = Field(
         default=None, ge=0, description="flaky results tolerated per cell (no limit if absent)"
     )
@@ -262,6 +324,7 @@ def resolve_policy(root: Path, path: Path | None) -> Policy:
 
 __all__ = [
     "METRICS",
+    "ChaosCriterion",
     "POLICY_SCHEMA",
     "TIER_NAMES",
     "Policy",

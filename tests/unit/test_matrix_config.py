@@ -639,3 +639,84 @@ def test_config_error_message_lists_every_issue() -> None:
         "b.yaml:2: x: bad (valid: good)",
     ]
     assert exc.exit_code == 2
+
+
+# -- chaos experiments and load profiles of a profile ------------------------------------------
+
+CHAOS = """\
+    suites: [smoke]
+    chaos: [executor-loss, {name: metastore-outage, cells: [{catalog: hive}]}, connect-restart]
+    load:
+      - object-store
+      - {name: spark-connect-sql, shape: spike, during: connect-restart, cells: [{spark: "4.*"}]}
+"""
+
+
+def test_chaos_and_load_entries_plan_per_cell(tmp_path: Path) -> None:
+    from certify.plan import build_plan
+
+    text = edit("    suites: [smoke]\n", CHAOS)
+    matrix = load_matrix(write(tmp_path, text))
+    entries = matrix.spec.profiles["smoke"].load
+    assert [(e.name, e.shape, e.during) for e in entries] == [
+        ("object-store", None, None),
+        ("spark-connect-sql", "spike", "connect-restart"),
+    ]
+    plan = build_plan(matrix, "smoke")
+    [cell] = plan.cells
+    assert cell.chaos == ("executor-loss", "metastore-outage", "connect-restart")
+    assert cell.load == ("object-store", "spark-connect-sql")
+    text = edit("cells: [{catalog: hive}]", "cells: [{catalog: iceberg-rest}]", text)
+    text = edit('cells: [{spark: "4.*"}]', 'cells: [{spark: "3.*"}]', text)
+    [cell] = build_plan(load_matrix(write(tmp_path, text)), "smoke").cells
+    assert cell.chaos == ("executor-loss", "connect-restart")
+    assert cell.load == ("object-store",)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        (
+            "{name: metastore-outage, cells: [{catalog: hive}]}",
+            "{name: metastore-outage, cells: [{gpu: none}]}",
+            "profiles.smoke.chaos[1].cells[0].gpu",
+            "unknown dimension 'gpu' (valid: spark, catalog)",
+        ),
+        (
+            "chaos: [executor-loss,",
+            "chaos: [connect-restart,",
+            "profiles.smoke.chaos",
+            "connect-restart listed more than once (valid: each name once (merge their `cells`))",
+        ),
+        (
+            "during: connect-restart",
+            "during: driver-restart",
+            "profiles.smoke.load",
+            "load 'spark-connect-sql' runs during experiment 'driver-restart', which the "
+            "profile's `chaos` list does not name (valid: add 'driver-restart' to `chaos` (it "
+            "then runs under this load only))",
+        ),
+        (
+            "      - object-store\n",
+            "      - Object Store\n",
+            "profiles.smoke.load[0]",
+            "'Object Store' is not a file name certify looks up (chaos/NAME.yaml, load/NAME.py) "
+            "(valid: lower-case letters, digits, _ and - (starting with a letter))",
+        ),
+        (
+            "shape: spike",
+            "shape: burst",
+            "profiles.smoke.load[1].shape",
+            "",
+        ),
+    ],
+)
+def test_bad_chaos_and_load_entries(
+    tmp_path: Path, old: str, new: str, key: str, message: str
+) -> None:
+    text = edit(old, new, edit("    suites: [smoke]\n", CHAOS))
+    path, errs = check(tmp_path, text)
+    assert len(errs) == 1, errs
+    assert errs[0].startswith(f"{path}:"), errs
+    assert f": {key}: " in errs[0], errs
+    assert errs[0].endswith(message), errs
