@@ -211,7 +211,9 @@ class ProfileSpec(Strict):
     @field_validator("load")
     @classmethod
     def _during_is_planned(cls, entries: list[LoadEntry], info: ValidationInfo) -> list[LoadEntry]:
-        chaos = {e.name for e in info.data.get("chaos") or []}
+        if "chaos" not in info.data:
+            return entries  # the chaos list has errors of its own; they are reported
+        chaos = {e.name for e in info.data["chaos"]}
         for entry in entries:
             if entry.during and entry.during not in chaos:
                 raise invalid(
