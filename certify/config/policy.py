@@ -148,7 +148,8 @@ class ChaosCriterion(Strict):
         ):
             raise invalid(
                 "the criterion checks nothing",
-                "max_recovery_s: SECONDS, zero_data_loss: true and/or require_fault_confirmed: true",
+                "max_recovery_s: SECONDS, zero_data_loss: true and/or "
+                "require_fault_confirmed: true",
             )
         return self
 
@@ -324,9 +325,9 @@ def resolve_policy(root: Path, path: Path | None) -> Policy:
 
 __all__ = [
     "METRICS",
-    "ChaosCriterion",
     "POLICY_SCHEMA",
     "TIER_NAMES",
+    "ChaosCriterion",
     "Policy",
     "SloCriterion",
     "TierRequirement",

@@ -16,6 +16,8 @@ from datetime import date, datetime, timezone
 
 from certify.config.policy import Policy, SloCriterion, Waiver
 from certify.plan import Plan, PlannedCell
+from certify.report.chaos_criteria import chaos_criteria_results
+from certify.report.chaosload import load_detail, recovery_s, under_chaos, window_metrics
 from certify.report.model import CellResult, SuiteResult, WaiverUse
 from certify.report.verdict import suite_verdict, worst
 from certify.results import Record
@@ -23,6 +25,8 @@ from certify.results import Record
 _REASON_LIMIT = 300
 _KINDS = ("scenario", "experiment", "load")
 _LABEL = {"scenario": "suite", "experiment": "experiment", "load": "load profile"}
+# SLO metrics a runner may record under another name (the load runner's `rps`)
+_ALIASES = {"throughput_rps": "rps", "rps": "throughput_rps"}
 
 
 def record_metrics(record: Record) -> Mapping[str, float]:
@@ -114,25 +118,76 @@ def _optional(result: SuiteResult) -> SuiteResult:
     return replace(result, verdict="degraded", reasons=why, required=False)
 
 
+def _slo_applies(slo: SloCriterion, record: Record) -> bool:
+    """The SLO reads this record: its kind and name match and it ran in the SLO's window."""
+    if record.kind not in ("load", "experiment") or not fnmatch.fnmatchcase(record.suite, slo.load):
+        return False
+    if record.status in ("not_run", "skipped"):
+        return False  # nothing ran, nothing measured: the load criterion says it is missing
+    if slo.window is not None and record.kind != "load":
+        return False  # windows are a load's: an experiment is judged by its chaos criteria
+    if slo.window == "run":
+        return not under_chaos(record)
+    if slo.window is not None or slo.metric == "throughput_recovery_s":
+        return under_chaos(record)  # windows and throughput recovery exist only under chaos
+    return True
+
+
+def _slo_value(slo: SloCriterion, record: Record) -> float | None:
+    """The figure the SLO bounds, from the record's metrics or its window under chaos."""
+    if slo.window in ("before", "during", "after"):
+        figures = window_metrics(record, slo.window)
+    else:
+        figures = record_metrics(record)
+    value = figures.get(slo.metric)
+    if value is None and slo.metric in _ALIASES:
+        value = figures.get(_ALIASES[slo.metric])
+    if value is None and slo.metric == "recovery_s":
+        value = recovery_s(record)
+    if value is None and slo.metric == "throughput_recovery_s":
+        value = load_detail(record)["throughput_recovery_s"]
+    return value
+
+
+def _rounding(slo: SloCriterion, record: Record, value: float) -> float:
+    """How far locust's rounding may have moved a load's latency (0 for anything else)."""
+    if record.kind != "load" or not slo.metric.endswith("_ms"):
+        return 0.0
+    from certify.load.slo import rounding_bound  # pure: the load runner's own rule
+
+    return rounding_bound(value)
+
+
+def _missed(slo: SloCriterion, record: Record, value: float) -> bool:
+    """A miss only when no true value within locust's rounding of `value` meets the bounds."""
+    slack = _rounding(slo, record, value)
+    return slo.missed(value - slack) and slo.missed(value + slack)
+
+
+def _rounding_note(slo: SloCriterion, record: Record, value: float) -> str:
+    slack = _rounding(slo, record, value)
+    return f" (even allowing locust's rounding of +/-{slack:g} ms)" if slack else ""
+
+
 def _slo_result(slo: SloCriterion, records: Sequence[Record]) -> SuiteResult | None:
-    matching = [
-        r
-        for r in records
-        if r.kind in ("load", "experiment") and fnmatch.fnmatchcase(r.suite, slo.load)
-    ]
+    matching = [r for r in records if _slo_applies(slo, r)]
     if not matching:
         return None  # no load run matched: the load criterion itself says what is missing
     miss = "failed" if slo.blocking else "degraded"
+    where = f" ({slo.window} window)" if slo.window in ("before", "during", "after") else ""
     reasons: list[str] = []
     verdicts: list[str] = []
     for record in matching:
-        value = record_metrics(record).get(slo.metric)
+        value = _slo_value(slo, record)
         if value is None:
             verdicts.append("incomplete" if slo.blocking else "degraded")
-            reasons.append(f"{record.test_id}: no {slo.metric} measured (fail closed)")
-        elif slo.missed(value):
+            reasons.append(f"{record.test_id}: no {slo.metric}{where} measured (fail closed)")
+        elif _missed(slo, record, value):
             verdicts.append(miss)
-            reasons.append(f"{record.test_id}: {slo.metric} = {value:g}, needs {slo.bounds()}")
+            reasons.append(
+                f"{record.test_id}: {slo.metric}{where} = {value:g}, needs {slo.bounds()}"
+                + _rounding_note(slo, record, value)
+            )
         else:
             verdicts.append("certified")
     return SuiteResult(
@@ -228,7 +283,10 @@ def _criteria(
             tests = [t for s, t in expected if s == name] if kind == "scenario" else []
             result = _suite_result(name, kind, grouped.get((kind, name), []), tests)
             results.append(_optional(result) if need.is_optional(result.criterion) else result)
-    results.extend(r for slo in policy.slo if (r := _slo_result(slo, records)) is not None)
+    # SLOs and chaos criteria are optional where the tier says so (e.g. `slo:*`)
+    measured = [r for slo in policy.slo if (r := _slo_result(slo, records)) is not None]
+    measured.extend(chaos_criteria_results(policy, records))
+    results.extend(_optional(r) if need.is_optional(r.criterion) else r for r in measured)
     # the policy's own rules show up only when a cell breaks them
     rules = []
     if policy.flaky_tolerated is not None:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from certify.report.aggregate import record_metrics
+from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES, TrendPoint
 from certify.report.html_assets import COLOURS, CSS, GLYPHS, JS
 from certify.report.model import CellResult, Report
@@ -132,6 +132,7 @@ def _data(report: Report) -> str:
                 ]
                 for s in c.suites
             ],
+            **render_chaosload.panel(c),
         }
         for c in report.cells
     }
@@ -178,27 +179,6 @@ def _suites(report: Report) -> str:
             f"<details{open_}><summary>{_e(criterion)}: {_e(summary)}</summary>{table}</details>"
         )
     return "".join(parts) or '<p class="note">No suites were planned.</p>'
-
-
-def _kind_section(report: Report, kind: str, title: str, metrics: Sequence[str]) -> str:
-    rows = []
-    for cell in report.cells:
-        for r in (r for r in cell.records if r.kind == kind):
-            measured = record_metrics(r)
-            rows.append(
-                [
-                    f"<code>{_e(cell.id)}</code>",
-                    _e(r.suite),
-                    _verdict(r.status),
-                    f"{r.duration_s:.1f}s",
-                ]
-                + [_e(f"{measured[m]:g}") if m in measured else "" for m in metrics]
-                + [_e(_cut(r.message.strip().splitlines()[0] if r.message.strip() else ""))]
-            )
-    if not rows:
-        return ""
-    headers = ["cell", "name", "status", "duration", *metrics, "message"]
-    return f'<section id="{kind}"><h2>{title}</h2>{_list_table(headers, rows)}</section>'
 
 
 def _bars(points: Sequence[TrendPoint]) -> str:
@@ -332,16 +312,12 @@ def render_html(report: Report) -> str:
             _section("trend", "Trend", trend),
             _section("suites", "Suites", _suites(report)),
             _section("failures", f"Failed tests ({len(failing)})", _failures(failing)),
-            _kind_section(report, "experiment", "Chaos experiments", ("recovery_s",)),
-            _kind_section(
-                report,
-                "load",
-                "Load profiles",
-                ("p50_ms", "p95_ms", "p99_ms", "error_rate", "throughput_rps"),
-            ),
+            render_chaosload.html(report),
             _waivers(report),
             f'<script type="application/json" id="cells-data">{_data(report)}</script>',
-            f"<script>var COLOURS={json.dumps(COLOURS)};{JS}</script></body></html>\n",
+            f"<script>var COLOURS={json.dumps(COLOURS)};"
+            f"var TABLES={json.dumps(render_chaosload.panel_headers())};{JS}</script>"
+            "</body></html>\n",
         ]
     )
 

@@ -92,6 +92,22 @@ JS = """
       tr.appendChild(r); t.appendChild(tr);
     });
     panel.appendChild(t);
+    [['chaos','Chaos'],['load','Load'],['windows','Load under chaos']].forEach(function(k){
+      var rows = c[k[0]]; if(!rows) return;
+      panel.appendChild(el('h3', k[1]));
+      var tt = el('table', undefined, 'list ' + k[0]), hh = el('tr');
+      TABLES[k[0]].forEach(function(h){hh.appendChild(el('th', h));});
+      tt.appendChild(hh);
+      rows.forEach(function(row){
+        var tr = el('tr');
+        row.forEach(function(x, i){
+          var td = el('td', x);
+          if(i === 1 && k[0] !== 'windows'){td.className = 'v';
+            td.style.color = COLOURS[x.split(' ')[0]] || '#000';}
+          tr.appendChild(td);});
+        tt.appendChild(tr);});
+      panel.appendChild(tt);
+    });
     panel.hidden = false;
   }
   var heat = document.getElementById('heat');

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from certify.config.policy import Policy
 from certify.errors import UsageError
 from certify.plan import Cell, CoverageGroup, Plan, PlannedCell
+from certify.report.chaosload import RECORD_KEYS
 from certify.results import Record
 
 
@@ -125,8 +126,11 @@ def evidence_of(doc: dict[str, Any], path: Path) -> Evidence:
     records: list[Record] = []
     expected: dict[str, list[tuple[str, str]]] = {}
     for cell in doc["cells"]:
-        provenance = cell.get("provenance") or {}
+        base = cell.get("provenance") or {}
         for test in cell["tests"]:
+            # experiment and load results carry their own metrics (reports before that: the cell's)
+            own = {k: test[k] for k in RECORD_KEYS if k in test}
+            provenance = {**base, **own} if own else base
             records.append(
                 Record(
                     run_id=run["id"],

@@ -9,12 +9,19 @@ from typing import Any
 
 from certify.config.policy import Waiver
 from certify.plan import Plan, PlannedCell
+from certify.report.chaosload import RECORD_KEYS, chaos_rows, load_rows, suite_detail
 from certify.report.history import Changes, TrendPoint
 from certify.results import Record
 
 REPORT_SCHEMA = "certify.report/1"
 # How a criterion is named from the kind of evidence behind it (policy rules use their own name).
-_PREFIX = {"scenario": "suite", "experiment": "chaos", "load": "load", "slo": "slo"}
+_PREFIX = {
+    "scenario": "suite",
+    "experiment": "chaos",
+    "load": "load",
+    "slo": "slo",
+    "chaos-criteria": "chaos-criteria",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class SuiteResult:
     # False when every test of the suite was not_run because it does not apply to the cell's
     # values (`requires`): shown with its reasons, left out of the cell's verdict
     applicable: bool = True
+    # what a policy rule checked, one mapping per check (chaos criteria: threshold, measured, met)
+    checks: tuple[dict[str, Any], ...] = ()
 
     @property
     def criterion(self) -> str:
@@ -54,6 +63,21 @@ class CellResult:
     def id(self) -> str:
         """The cell id (computed once: every output asks for it per test)."""
         return self.planned.cell.id
+
+    @cached_property
+    def measured(self) -> tuple[Record, ...]:
+        """The cell's experiment and load records (one pass; the chaos/load sections read them)."""
+        return tuple(r for r in self.records if r.kind == "experiment" or r.kind == "load")
+
+    @cached_property
+    def chaos_section(self) -> list[dict[str, Any]]:
+        """One row per experiment of the cell (computed once for every output)."""
+        return chaos_rows(self)
+
+    @cached_property
+    def load_section(self) -> list[dict[str, Any]]:
+        """One row per load profile of the cell, with SLOs and windows (computed once)."""
+        return load_rows(self)
 
 
 @dataclass(frozen=True)
@@ -137,8 +161,8 @@ class Report:
         }
 
 
-def suite_json(s: SuiteResult) -> dict[str, Any]:
-    """One criterion result as JSON."""
+def suite_json(s: SuiteResult, records: tuple[Record, ...] = ()) -> dict[str, Any]:
+    """One criterion result as JSON; experiments and loads add what their records measured."""
     out: dict[str, Any] = {
         "name": s.name,
         "criterion": s.criterion,
@@ -151,12 +175,20 @@ def suite_json(s: SuiteResult) -> dict[str, Any]:
     }
     if s.waived_by:
         out["waived_by"] = s.waived_by
+    if s.checks:
+        out["checks"] = [dict(c) for c in s.checks]
+    if s.kind in ("experiment", "load") and records:
+        out.update(suite_detail(s, records))
     return out
 
 
 def record_json(r: Record) -> dict[str, Any]:
-    """One record as a report test entry (the cell and run are implied by where it sits)."""
-    return {
+    """One record as a report test entry (the cell and run are implied by where it sits).
+
+    Experiment and load records keep their own metrics and chaos/load findings, so that
+    `certify gate` can decide a report.json again with the same evidence.
+    """
+    out = {
         "test_id": r.test_id,
         "suite": r.suite,
         "status": r.status,
@@ -168,6 +200,9 @@ def record_json(r: Record) -> dict[str, Any]:
         "started": r.started,
         "finished": r.finished,
     }
+    if r.kind in ("experiment", "load"):
+        out.update({k: r.provenance[k] for k in RECORD_KEYS if k in r.provenance})
+    return out
 
 
 def cell_json(cell: CellResult) -> dict[str, Any]:
@@ -185,8 +220,18 @@ def cell_json(cell: CellResult) -> dict[str, Any]:
         },
         "verdict": cell.verdict,
         "reasons": list(cell.reasons),
-        "suites": [suite_json(s) for s in cell.suites],
+        "suites": [suite_json(s, cell.measured) for s in cell.suites],
         "tests": [record_json(r) for r in cell.records],
         "unfinished": [{"suite": s, "test_id": t} for s, t in cell.unfinished],
-        "provenance": cell.records[0].provenance if cell.records else {},
+        "provenance": _cell_provenance(cell),
+        "chaos": cell.chaos_section,
+        "load": cell.load_section,
     }
+
+
+def _cell_provenance(cell: CellResult) -> dict[str, Any]:
+    """What produced the cell's records (versions, host), without one record's own findings."""
+    if not cell.records:
+        return {}
+    first = cell.records[0].provenance
+    return {k: v for k, v in first.items() if k not in RECORD_KEYS}

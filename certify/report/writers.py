@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES
 from certify.report.model import CellResult, Report
 
@@ -139,6 +140,7 @@ def write_markdown(report: Report, out: Path) -> Path:
     for cell in sorted(report.cells, key=lambda c: (c.verdict, c.id)):
         why = "<br>".join(_md(r) for r in cell.reasons[:3])
         lines.append(f"| `{cell.id}` | {cell.planned.cell.tier} | {cell.verdict} | {why} |")
+    lines += render_chaosload.markdown(report)
     lines += _markdown_changes(report)
     if report.waivers:
         lines += ["", "## Waivers", "", "| criterion | cells | owner | expires | status |"]

@@ -64,10 +64,11 @@ def test_every_error_is_reported_with_file_line_and_valid_choices(tmp_path: Path
         "5: tiers.certified.colour: unknown key (valid: suites, chaos, load, optional)",
         "5: tiers.certified.suites: got str 'smoke' (valid: a list)",
         "7: slo[0].metric: unknown value 'p96_ms' (valid: 'p50_ms', 'p95_ms', 'p99_ms', "
-        "'error_rate', 'throughput_rps', 'recovery_s' or 'availability')",
+        "'error_rate', 'throughput_rps', 'rps', 'recovery_s', 'throughput_recovery_s' or "
+        "'availability')",
         "8: slo[1]: give `max:` or `min:` (or both) (valid: max: NUMBER and/or min: NUMBER)",
         "11: waivers[0].criterion: unknown criterion 'suit:smoke' (valid: suite:NAME, chaos:NAME, "
-        "load:NAME, slo:NAME (globs allowed), flaky, evidence-age or *)",
+        "chaos-criteria:NAME, load:NAME, slo:NAME (globs allowed), flaky, evidence-age or *)",
         "14: waivers[0].expires: Input should be a valid date or datetime, month value is "
         "outside expected range of 1-12",
         "15: waivers[1].cells: cell pattern 'anything' names no dimension (valid: a glob over "
