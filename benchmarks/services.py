@@ -1,6 +1,6 @@
 """Local platform benchmark: service start times, session reuse, and two runtimes at once.
 
-Run as `python benchmarks/platform.py` (from the project folder; it builds the Spark 4.1 runtime
+Run as `python benchmarks/services.py` (from the project folder; it builds the Spark 4.1 runtime
 through `certify env sync` if it is not cached). Prints one labelled figure per line.
 """
 
