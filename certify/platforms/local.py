@@ -125,6 +125,12 @@ class LocalPlatform:
         session.start()
         return session
 
+    def fault_target(self, session: Any, planned: PlannedCell, run_token: str = "") -> Any:
+        """The chaos fault target of `planned` in a session this platform started."""
+        from certify.chaos.local import LocalFaultTarget
+
+        return LocalFaultTarget(session, planned, run_token)
+
     def _spark_home(self, matrix: Matrix, planned: PlannedCell) -> Path | None:
         from certify.platforms.capabilities import host_spark_home, spark_home_of
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,6 +93,9 @@ class LocalSession:
         self.supervisor = Supervisor(self.state, logs, self.secrets, die_with_parent=mode == "run")
         self.running: dict[str, Running] = {}
         self.by_need: dict[Need, list[Running]] = {}
+        # restarted services are started from this one long-lived thread: PR_SET_PDEATHSIG
+        # fires when the starting *thread* ends, so a short-lived thread would kill them
+        self._keeper: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
         """Start every needed service; the Connect servers after the metastore they point at."""
@@ -271,6 +275,31 @@ class LocalSession:
             }
             for r in self.running.values()
         ]
+
+    def stop_service(self, name: str, grace_s: float = 10.0) -> None:
+        """Stop one service (a fault); `restart_service` brings it back on the same endpoint."""
+        self.supervisor.stop_one(name, grace_s)
+
+    def restart_service(self, name: str) -> Running:
+        """Start a stopped or killed service again (same argv, ports, data) and wait healthy."""
+        if self._keeper is None:
+            self._keeper = ThreadPoolExecutor(1, thread_name_prefix="certify-services")
+        running = self._keeper.submit(self.supervisor.restart, name).result()
+        self.running[name] = running
+        for group in self.by_need.values():
+            group[:] = [running if r.name == name else r for r in group]
+        return running
+
+    def service_alive(self, name: str) -> bool:
+        """Whether the service's process runs."""
+        return self.supervisor.alive(name)
+
+    def kind_of(self, name: str) -> str:
+        """The kind of need a service serves (`spark-standalone`, `hive-metastore`, ...)."""
+        for need, group in self.by_need.items():
+            if any(r.name == name for r in group):
+                return need.kind
+        return ""
 
     def stop(self) -> None:
         """Stop every service and remove the session's state (idempotent)."""

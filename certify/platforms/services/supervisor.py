@@ -135,6 +135,64 @@ class Supervisor:
             return "(no log)"
         return redact(" | ".join(text), self.secrets) or "(empty log)"
 
+    def stop_one(self, name: str, grace_s: float = 10.0) -> None:
+        """Stop one service's process group (it stays known, so `restart` can bring it back)."""
+        running = self._get(name)
+        if running.proc is not None:
+            if running.proc.poll() is None:
+                procs.terminate([running.proc.pid], grace_s)
+            running.proc.wait()
+        running.healthy = False
+
+    def alive(self, name: str) -> bool:
+        """Whether the service's process is running (True for a service without a process)."""
+        running = self._get(name)
+        return running.proc is None or running.proc.poll() is None
+
+    def restart(self, name: str, wait: bool = True) -> Running:
+        """Start a stopped (or dead) service again with the SAME launch: argv, ports, data.
+
+        A running service is left alone. With `wait`, returns once it is healthy again.
+        """
+        old = self._get(name)
+        if old.proc is not None and old.proc.poll() is None:
+            return old
+        if old.proc is not None:
+            procs.terminate([old.proc.pid], 1.0)  # whatever is left of its process group
+        launch = old.launch
+        home = self.session.path / name
+        home.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        env = {**os.environ, **launch.env, procs.SESSION_VAR: self.session.id}
+        with old.log.open("ab") as out:
+            proc = subprocess.Popen(
+                list(launch.argv),
+                cwd=home,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=procs.die_with_parent if self.die_with_parent else None,
+            )
+        running = Running(old.service, launch, proc, old.log, start_s=t0)
+        self.running[name] = running
+        self.session.record(
+            ServiceRecord(
+                name, proc.pid, procs.start_time(proc.pid), launch.expect, launch.endpoint,
+                str(old.log), "",
+            )
+        )  # fmt: skip
+        if wait:
+            self.wait_healthy([running])
+        return running
+
+    def _get(self, name: str) -> Running:
+        if name not in self.running:
+            known = ", ".join(sorted(self.running)) or "none"
+            raise InfrastructureError(f"no service {name!r} in this session (services: {known})")
+        return self.running[name]
+
     def stop(self, grace_s: float = 10.0) -> None:
         """Stop every service (reverse start order), then anything else of the session."""
         for running in reversed(list(self.running.values())):

@@ -1,0 +1,106 @@
+"""The parent's side of the workload: start it in the cell's runtime, track it, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import IO, Any, cast
+
+from certify.run.process import start_child, stop_group
+
+
+def _wait_group_gone(pgid: int, timeout_s: float) -> None:
+    """Wait until no process of the group is left (its JVM dies a moment after SIGKILL)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+
+
+class Workloads:
+    """The workload of one experiment run (one at a time), started on the action's request."""
+
+    def __init__(
+        self, cell: dict[str, Any], target: Any, env: dict[str, str], root: Path, folder: Path
+    ) -> None:
+        self.cell, self.target, self.env, self.root = cell, target, env, root
+        self.base = folder / "workload"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.folder: Path | None = None
+        self._log: IO[bytes] | None = None
+
+    def spec(self, table: str, via: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
+        """The workload's spec: the cell, the table, the client's endpoints (proxied per `via`)."""
+        options = self.cell["options"]
+        spark = options.get("spark") or {}
+        kind = params.pop("kind", "")
+        if not kind:
+            pyiceberg = spark.get("unavailable") or (
+                not spark.get("conf") and not spark.get("remote")
+            )
+            kind = "pyiceberg" if pyiceberg else "spark"
+        conf = dict(params.pop("conf", {}) or {})
+        endpoints: dict[str, str] = {}
+        for client, service in via.items():
+            proxied = str(self.target.proxy(service))
+            if client == "hive":
+                conf["spark.hadoop.hive.metastore.uris"] = proxied
+            else:
+                endpoints[client] = proxied if "://" in proxied else f"http://{proxied}"
+        return {
+            "kind": kind,
+            "table": table,
+            "values": self.cell["values"],
+            "options": options,
+            "conf": conf,
+            "endpoints": endpoints,
+            **params,
+        }
+
+    def start(
+        self, table: str, via: dict[str, str], params: dict[str, Any], env: dict[str, str]
+    ) -> dict[str, Any]:
+        """Start the workload (the previous one, if any, is stopped first)."""
+        self.stop()
+        spec = self.spec(table, via, dict(params))
+        folder = self.base
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.json"):
+            stale.unlink()
+        (folder / "verify.go").unlink(missing_ok=True)
+        spec["folder"] = str(folder.resolve())
+        path = folder / "spec.json"
+        path.write_text(json.dumps(spec, indent=1) + "\n")
+        argv = [str(self.cell["python"]), "-m", "certify.chaos.workload", str(path.resolve())]
+        self._log = (folder / "workload.log").open("ab")
+        self.proc = start_child(argv, cast(Any, self._log), self.root, {**self.env, **env})
+        self.folder = folder
+        return {
+            "pid": self.proc.pid,
+            "folder": str(folder.resolve()),
+            "kind": spec["kind"],
+            "endpoints": spec["endpoints"],
+        }
+
+    def alive(self) -> bool:
+        """Whether the workload process still runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def folder_of(self) -> str | None:
+        """The workload's folder (None before any workload started)."""
+        return str(self.folder.resolve()) if self.folder is not None else None
+
+    def stop(self) -> None:
+        """Stop the workload's process group (idempotent)."""
+        if self.proc is not None:
+            stop_group(self.proc, 5.0)
+            _wait_group_gone(self.proc.pid, 10.0)
+        if self._log is not None:
+            self._log.close()
+            self._log = None

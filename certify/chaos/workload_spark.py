@@ -1,0 +1,186 @@
+"""The Spark side of the chaos workload: seed a table, append under a fault, verify afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from certify.chaos.workload import Reporter, _error, expected_answer
+
+_COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
+
+
+def digest(checksums: dict[str, str]) -> str:
+    """One short digest of a table's column checksums."""
+    return hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class SparkJob:
+    """One Spark session (classic or Connect) writing one table of the cell's database."""
+
+    def __init__(self, spec: dict[str, Any], report: Reporter) -> None:
+        self.spec = spec
+        self.report = report
+        options = spec["options"]
+        self.spark_opts = dict(options.get("spark") or {})
+        self.remote = spec.get("remote") or self.spark_opts.get("remote")
+        self.iceberg = str(spec["values"].get("catalog", "")).startswith("iceberg-")
+        self.table = f"{options['database']}.{spec['table']}"
+        self.seed_rows = int(spec.get("seed_rows", 1000))
+        self.rows = int(spec.get("rows", 200_000))
+        self.spark = self._session()
+
+    def _session(self) -> Any:
+        from pyspark.sql import SparkSession
+
+        if self.remote:
+            return SparkSession.builder.remote(str(self.remote)).create()
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        builder = SparkSession.builder.appName(f"certify chaos {self.spec['table']}")
+        conf = {**self.spark_opts.get("conf", {}), **self.spec.get("conf", {})}
+        for key, value in conf.items():
+            builder = builder.config(str(key), str(value))
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel("ERROR")
+        return session
+
+    def _fresh(self) -> None:
+        """A new Connect session (after a server restart the old one is gone)."""
+        if self.remote:
+            with contextlib.suppress(Exception):
+                self.spark.stop()
+            self.spark = self._session()
+
+    def _state(self) -> tuple[int, dict[str, str]]:
+        from fixtures.data import column_checksums
+
+        frame = self.spark.table(self.table)
+        checksums = column_checksums(frame)
+        rows = int(next(iter(checksums.values())).split(":")[0]) if checksums else 0
+        return rows, checksums
+
+    def seed(self) -> None:
+        """A fresh table holding rows [0, seed_rows); its state is the baseline."""
+        from fixtures.data import orders_frame
+
+        database = self.table.split(".")[0]
+        self.spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+        self.spark.sql(f"DROP TABLE IF EXISTS {self.table}")
+        using = "iceberg" if self.iceberg else "parquet"
+        self.spark.sql(f"CREATE TABLE {self.table} ({_COLUMNS}) USING {using}")
+        orders_frame(self.spark, self.seed_rows, partitions=1).write.insertInto(self.table)
+        rows, checksums = self._state()
+        extra: dict[str, Any] = {"baseline": {"rows": rows, "checksum": digest(checksums)}}
+        if self.iceberg:
+            extra["baseline"]["snapshots"] = self._snapshots()
+        self.report.phase("seeded", **extra)
+
+    def _snapshots(self) -> list[int]:
+        rows = self.spark.sql(f"SELECT snapshot_id FROM {self.table}.snapshots").collect()
+        return sorted(int(r[0]) for r in rows)
+
+    def write(self) -> dict[str, Any]:
+        """Append rows [seed, seed + rows), each partition pausing so the fault lands mid-job."""
+        from pyspark.sql import functions as F
+
+        from fixtures.data import orders_frame
+
+        total, parts = self.seed_rows + self.rows, int(self.spec.get("partitions", 8))
+        per = max(1, total // parts)
+        pause = int(self.spec.get("task_pause_ms", 1000))
+        sleep = f"java_method('java.lang.Thread', 'sleep', cast({pause} as bigint)) = 'null'"
+        frame = orders_frame(self.spark, total, partitions=parts).where(
+            (F.col("id") >= self.seed_rows) & F.expr(f"id % {per} != 0 OR {sleep}")
+        )
+        self.report.phase("writing")
+        started = time.time()
+        try:
+            frame.write.insertInto(self.table)
+        except Exception as exc:
+            return {
+                "outcome": "failed",
+                "error": _error(exc),
+                "started_at": started,
+                "finished_at": time.time(),
+            }
+        finished = time.time()
+        answer = self._answer()
+        want = expected_answer(total)
+        ok = answer == want
+        return {
+            "outcome": "completed",
+            "started_at": started,
+            "finished_at": finished,
+            "answer_ok": ok,
+            "answer": answer,
+            "expected": want,
+        }
+
+    def _answer(self) -> dict[str, list[int]]:
+        rows = self.spark.sql(
+            f"SELECT region, count(*), sum(amount_cents) FROM {self.table} GROUP BY region"
+        ).collect()
+        return {str(r[0]): [int(r[1]), int(r[2])] for r in sorted(rows)}
+
+    def probe_query(self, timeout_s: float) -> float | None:
+        """When a query on the table first worked again (None if not within `timeout_s`)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                self.spark.sql(f"SELECT count(*) FROM {self.table}").collect()
+                return time.time()
+            except Exception:
+                time.sleep(1.0)
+                self._fresh()
+        return None
+
+    def verify(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Read the table again: does it hold exactly what the outcome says it must?"""
+        from fixtures.data import column_checksums, orders_frame
+
+        self._fresh()
+        with contextlib.suppress(Exception):
+            self.spark.sql(f"REFRESH TABLE {self.table}")
+        completed = outcome.get("outcome") == "completed"
+        want_rows = self.seed_rows + (self.rows if completed else 0)
+        want = column_checksums(orders_frame(self.spark, want_rows, partitions=2))
+        rows, got = self._state()
+        table = {
+            "table": self.table,
+            "rows_before": want_rows,
+            "rows_after": rows,
+            "checksum_before": digest(want),
+            "checksum_after": digest(got),
+        }
+        problems = []
+        if self.iceberg:
+            problems = self._snapshot_problems(completed)
+        table["verdict"] = _verdict(want_rows, rows, want == got and not problems)
+        return {"tables": [table], "problems": problems, "at": time.time()}
+
+    def _snapshot_problems(self, completed: bool) -> list[str]:
+        before = list(self.report.status.get("baseline", {}).get("snapshots", []))
+        now = self._snapshots()
+        added = [s for s in now if s not in before]
+        if len(added) != (1 if completed else 0):
+            return [
+                f"{len(added)} new snapshot(s) after a {'completed' if completed else 'failed'}"
+                " write (want exactly one commit or none)"
+            ]
+        return []
+
+    def close(self) -> None:
+        """Stop the session (the driver JVM ends with this process)."""
+        with contextlib.suppress(Exception):
+            self.spark.stop()
+
+
+def _verdict(want_rows: int, rows: int, same: bool) -> str:
+    if same and rows == want_rows:
+        return "intact"
+    return "lost" if rows < want_rows else "changed"

@@ -1,0 +1,91 @@
+"""Chaos experiments for real on a Spark 3.5 standalone cell with a Thrift Hive Metastore: each
+passes on a healthy platform; a fault never rolled back fails; the platform is always restored."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from certify.chaos.runner import run_experiment
+from certify.platforms import procs
+from certify.results import Record, RecordStore
+from tests.integration.cells import STANDALONE_HIVE
+from tests.integration.load_platform import LoadPlatform, load_platform
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def plat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadPlatform]:
+    with load_platform(tmp_path_factory.mktemp("chaos-sa"), [STANDALONE_HIVE]) as started:
+        yield started
+
+
+def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT) -> Record:
+    planned, runtime = plat.cell(STANDALONE_HIVE)
+    store = RecordStore(out / "results.sqlite")
+    return run_experiment(name, planned, runtime, plat.session, out, root, store, "t")
+
+
+def assert_back(plat: LoadPlatform, rec: Record, before: dict[str, str]) -> None:
+    rows = plat.session.status()
+    assert all(r["healthy"] for r in rows), rows
+    assert {r["name"]: r["endpoint"] for r in rows} == before
+    assert rec.provenance["chaos"]["leftovers"] == []
+    names = [procs.cmdline(p) for p in procs.marked(plat.session.session_id)]
+    assert not [n for n in names if "certify.chaos" in n or "CoarseGrained" in n], names
+
+
+@pytest.mark.parametrize(
+    "name", ["executor-loss", "worker-loss", "metastore-outage", "network-partition"]
+)
+def test_experiment_passes_on_a_healthy_platform(
+    plat: LoadPlatform, tmp_path: Path, name: str
+) -> None:
+    before = {r["name"]: r["endpoint"] for r in plat.session.status()}
+    rec = run(plat, name, tmp_path)
+    assert rec.status == "passed", rec.message
+    chaos = rec.provenance["chaos"]
+    assert chaos["fault"]["confirmed"], chaos["fault"]
+    assert chaos["recovery_time_s"] is not None and chaos["recovery_time_s"] > 0
+    assert chaos["data_integrity"]["verdict"] == "intact"
+    assert rec.provenance["metrics"]["rows_verified"] > 1000
+    assert chaos["restored"] == []
+    assert_back(plat, rec, before)
+
+
+def _fault_only(fault: str) -> Any:
+    def change(body: dict[str, Any]) -> None:
+        # the fault, never undone (no restart in the method, no rollback), with short waits
+        body["method"] = [a for a in body["method"] if a["name"] in (fault, "recovered")]
+        body["method"][-1]["provider"]["arguments"]["timeout_s"] = 5
+        body["steady-state-hypothesis"]["probes"][0]["provider"]["arguments"]["timeout_s"] = 5
+        body["rollbacks"] = []
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "service"),
+    [("worker-loss", "kill-worker", "spark-worker"),
+     ("metastore-outage", "stop-metastore", "hive-metastore")],
+)  # fmt: skip
+def test_a_fault_never_rolled_back_fails_and_is_restored(
+    plat: LoadPlatform, tmp_path: Path, name: str, fault: str, service: str
+) -> None:
+    before = {r["name"]: r["endpoint"] for r in plat.session.status()}
+    body = json.loads((ROOT / "chaos" / f"{name}.json").read_text())
+    _fault_only(fault)(body)
+    (tmp_path / "root" / "chaos").mkdir(parents=True)
+    (tmp_path / "root" / "chaos" / "broken.json").write_text(json.dumps(body))
+    rec = run(plat, "broken", tmp_path / "run", tmp_path / "root")
+    assert rec.status == "failed", rec.message
+    assert (
+        "steady state not regained" in rec.message and f"restarted service {service}" in rec.message
+    )
+    assert_back(plat, rec, before)
