@@ -55,7 +55,8 @@ def _descends(pid: int, ancestors: set[int]) -> bool:
 def _gone(pid: int, timeout_s: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not procs.cmdline(pid) or procs._zombie(pid):
+        # not its cmdline: that empties while the process is still exiting (not yet waitable)
+        if not (Path("/proc") / str(pid)).exists() or procs._zombie(pid):
             return True
         time.sleep(0.05)
     return False

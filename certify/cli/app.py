@@ -39,8 +39,10 @@ def _root(
 
 def _register() -> None:
     from certify.cli import (
+        chaos_cmd,
         env_cmd,
         gate_cmd,
+        load_cmd,
         plan_cmd,
         platform_cmd,
         report_cmd,
@@ -58,6 +60,8 @@ def _register() -> None:
     app.command("gate")(gate_cmd.gate)
     app.add_typer(env_cmd.env_app, name="env")
     app.add_typer(platform_cmd.platform_app, name="platform")
+    app.add_typer(chaos_cmd.chaos_app, name="chaos")
+    app.add_typer(load_cmd.load_app, name="load")
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def finished(store: RecordStore, run_id: str, planned: PlannedCell) -> bool:
     """True when the cell's evidence in `run_id` is complete: nothing to run again."""
     records = store.records(run_id, planned.cell.id)
     suites = {r.suite for r in records}
-    if any(s not in suites for s in planned.suites):
+    if any(s not in suites for s in (*planned.suites, *planned.chaos, *planned.load)):
         return False
     if any(r.test_id.endswith("::<pytest>") for r in records):
         return False  # its pytest was stopped or crashed

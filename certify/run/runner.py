@@ -6,11 +6,13 @@ import json
 import os
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+from certify.config.models import LoadEntry
 from certify.errors import InfrastructureError
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
@@ -146,8 +148,10 @@ def _run_cells(
         groups: dict[str, list[tuple[PlannedCell, Runtime]]] = {}
         for planned, runtime in runnable:
             groups.setdefault(runtime.name, []).append((planned, runtime))
+        profile = matrix.spec.profiles.get(plan.profile)
+        loads = {e.name: e for e in profile.load} if profile is not None else {}
         work = [
-            partial(_run_group, matrix, g, options, store, run_id, session) for g in groups.values()
+            partial(_run_group, g, options, store, run_id, session, loads) for g in groups.values()
         ]
         run_concurrently(work, _parallelism(len(work), options))
     finally:
@@ -163,17 +167,17 @@ def _parallelism(groups: int, options: RunOptions) -> int:
         return max(1, min(groups, int(configured)))
     cores = os.cpu_count() or 1
     # a runtime's cell holds a driver JVM plus its executors or a server: about 3 GiB at peak
-    # (benchmarks/platform.py measures two runtimes at once against one after the other)
+    # (benchmarks/services.py measures two runtimes at once against one after the other)
     return max(1, min(groups, cores, int(available_memory_gib() // 3)))
 
 
 def _run_group(
-    matrix: Matrix,
     group: list[tuple[PlannedCell, Runtime]],
     options: RunOptions,
     store: RecordStore,
     run_id: str,
     session: PlatformSession,
+    loads: Mapping[str, LoadEntry],
     children: Children,
 ) -> None:
     """The cells of one runtime: one pytest per cell, or one pytest-xdist run for all (-n N)."""
@@ -185,20 +189,81 @@ def _run_group(
         batches = [[one] for one in ready]
     for batch in batches:
         _run_batch(batch, options, store, run_id, session, children)
+    for planned, runtime in group:
+        if planned.chaos or planned.load:
+            _run_chaos_and_load(planned, runtime, options, store, run_id, session, loads)
+
+
+def _run_chaos_and_load(
+    planned: PlannedCell,
+    runtime: Runtime,
+    options: RunOptions,
+    store: RecordStore,
+    run_id: str,
+    session: PlatformSession,
+    entries: Mapping[str, LoadEntry],
+) -> None:
+    """The cell's chaos experiments, then its load profiles (each possibly under an experiment).
+
+    An experiment that a load profile names in `during` runs under that load only: its record
+    and the load's before/during/after windows are one piece of evidence.
+    """
+    from certify.chaos.runner import run_experiment
+    from certify.load.runner import FaultWindow, run_load
+
+    under_load = {e.during for e in entries.values() if e.during and e.name in planned.load}
+    common = (planned, runtime, session, options.out, options.root, store, run_id)
+    for name in planned.chaos:
+        if name not in under_load:
+            print(f"certify: chaos {name} on {planned.cell.id}", file=sys.stderr, flush=True)
+            run_experiment(name, *common)
+    for name in planned.load:
+        entry = entries.get(name)
+        during = None
+        if entry is not None and entry.during:
+            experiment = entry.during
+
+            def during(experiment: str = experiment) -> FaultWindow | None:
+                record = run_experiment(experiment, *common)
+                window = record.provenance.get("chaos", {}).get("fault_window") or {}
+                if "start" not in window or "end" not in window:
+                    return None
+                return FaultWindow(float(window["start"]), float(window["end"]))
+
+        shape = entry.shape if entry is not None else None
+        print(f"certify: load {name} on {planned.cell.id}", file=sys.stderr, flush=True)
+        during_name = entry.during if entry is not None else None
+        run_load(name, *common, shape=shape, during=during, during_name=during_name)
+        if entry is not None and entry.during and not _has_record(store, run_id, planned, entry):
+            # the load did not apply or did not get to its fault: the experiment still runs
+            run_experiment(entry.during, *common)
+
+
+def _has_record(store: RecordStore, run_id: str, planned: PlannedCell, entry: LoadEntry) -> bool:
+    return any(
+        r.kind == "experiment" and r.suite == entry.during
+        for r in store.records(run_id, planned.cell.id)
+    )
 
 
 def _record_all(
     store: RecordStore, run_id: str, planned: PlannedCell, status: str, message: str
 ) -> None:
-    """One record per suite of the cell (a cell that did not run at all)."""
-    for suite in planned.suites:
+    """One record per suite, experiment and load profile of the cell (a cell that did not run)."""
+    criteria = [
+        *((suite, f"{suite}::*", "scenario") for suite in planned.suites),
+        *((name, f"chaos/{name}", "experiment") for name in planned.chaos),
+        *((name, f"load/{name}", "load") for name in planned.load),
+    ]
+    for suite, test_id, kind in criteria:
         store.add(
             Record(
                 run_id,
                 planned.cell.id,
                 suite,
-                f"{suite}::*",
+                test_id,
                 status,
+                kind=kind,
                 message=message,
                 started=now(),
                 finished=now(),

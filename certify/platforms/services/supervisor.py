@@ -156,7 +156,10 @@ class Supervisor:
         """
         old = self._get(name)
         if old.proc is not None and old.proc.poll() is None:
-            return old
+            try:  # a process killed a moment ago may still be exiting
+                old.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                return old
         if old.proc is not None:
             procs.terminate([old.proc.pid], 1.0)  # whatever is left of its process group
         launch = old.launch
