@@ -87,7 +87,14 @@ class _Bounded(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         """(users, spawn rate) now, or None when the run is over."""
-        return shapes.target(self.kind, self.get_run_time(), self.users, self.seconds)
+        return shapes.held_target(
+            self.kind,
+            self.get_run_time(),
+            self.users,
+            self.seconds,
+            os.environ.get(shapes.HOLD_VAR),
+            time.time(),
+        )
 
 
 class RampShape(_Bounded):

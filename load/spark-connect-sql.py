@@ -12,6 +12,7 @@ import grpc.experimental.gevent  # isort: skip
 
 grpc.experimental.gevent.init_gevent()
 
+import contextlib  # noqa: E402
 import random  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -40,7 +41,11 @@ def _session() -> Any:
     remote = CELL["options"].get("spark", {}).get("remote")
     if not remote:
         raise _shared.ProfileNotApplicable("the cell has no Spark Connect endpoint")
-    return SparkSession.builder.remote(remote).create()
+    from certify.platforms.sparkconf import bound_connect_retries
+
+    session = SparkSession.builder.remote(remote).create()
+    bound_connect_retries(session)  # a lost server fails requests in seconds, not minutes
+    return session
 
 
 @events.init.add_listener
@@ -78,15 +83,27 @@ class SqlUser(User):
 
     wait_time = between(0.05, 0.3)
 
+    spark: Any = None
+
     def on_start(self) -> None:
         self.spark = _session()
 
     def on_stop(self) -> None:
-        self.spark.stop()
+        if self.spark is not None:
+            self.spark.stop()
 
     def _query(self, name: str, sql: str) -> None:
         with _shared.request(self.environment, "sql", name) as info:
-            info["length"] = len(self.spark.sql(sql).collect())
+            if self.spark is None:  # reconnecting is part of what the user waits for
+                self.spark = _session()
+            try:
+                info["length"] = len(self.spark.sql(sql).collect())
+            except Exception:
+                # a restarted server has lost the session: start a fresh one next time
+                with contextlib.suppress(Exception):
+                    self.spark.stop()
+                self.spark = None
+                raise
 
     @task(4)
     def point(self) -> None:

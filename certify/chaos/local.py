@@ -109,8 +109,8 @@ class LocalFaultTarget:
         name = self.resolve(name)
         running = self.session.running[name]
         pid = running.proc.pid if running.proc is not None else None
+        at = time.time()  # the outage starts with the stop, not when the process is gone
         self.session.stop_service(name, grace_s=5.0)
-        at = time.time()
         gone = pid is None or _gone(pid, 1.0)
         return {
             "target": name,

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from certify.chaos.workload import Reporter, _error, expected_answer
+from certify.platforms.sparkconf import bound_connect_retries
 
 _COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
 
@@ -40,7 +41,7 @@ class SparkJob:
 
         if self.remote:
             session = SparkSession.builder.remote(str(self.remote)).create()
-            _bounded_retries(session)
+            bound_connect_retries(session)
             return session
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = SparkSession.builder.appName(f"certify chaos {self.spec['table']}")
@@ -180,22 +181,6 @@ class SparkJob:
         """Stop the session (the driver JVM ends with this process)."""
         with contextlib.suppress(Exception):
             self.spark.stop()
-
-
-def _bounded_retries(session: Any) -> None:
-    """Give up on a lost Connect server within seconds, not the client's default 10 minutes.
-
-    pyspark's default policy retries an unreachable server for at least ten minutes, so a write
-    in flight when the server dies would hang the workload past any recovery criterion. The
-    workload wants the outcome of the write (it fails, the table must be unchanged) and measures
-    recovery with fresh sessions, so it retries for about 15 s: long enough to ride out a blip.
-    """
-    from pyspark.sql.connect.client.retries import DefaultPolicy
-
-    policy = DefaultPolicy(
-        max_retries=6, backoff_multiplier=2.0, initial_backoff=250, max_backoff=5000
-    )
-    session.client.set_retry_policies([policy])
 
 
 def _verdict(want_rows: int, rows: int, same: bool) -> str:

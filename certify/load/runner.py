@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from certify.errors import UsageError
+from certify.load import shapes
 from certify.load import slo as slos
 from certify.load.profile import LoadProfile, ProfileError, read_profile
 from certify.load.shapes import bounded, check_shape
@@ -243,17 +244,23 @@ def _execute(
     during: Callable[[], FaultWindow | None] | None,
 ) -> tuple[int, FaultWindow | None, str | None]:
     """Run locust to its end (or timeout); (exit code, fault window, fault error)."""
-    limit = min(timeout_s, job.seconds + _GRACE_S)
+    # under a fault the run lasts until the after-window is over (see shapes.held_target)
+    limit = timeout_s if during is not None else min(timeout_s, job.seconds + _GRACE_S)
     result: dict[str, Any] = {}
     thread: threading.Thread | None = None
+    env = _env(job, session)
+    hold = job.folder / "hold-until"
+    hold.unlink(missing_ok=True)
+    if during is not None:
+        env[shapes.HOLD_VAR] = str(hold)
     with job.log.open("ab") as log, raise_on_signals():
-        proc = start_child(
-            _argv(job, runtime), log, Path(job.profile.path).parents[1], _env(job, session)
-        )
+        proc = start_child(_argv(job, runtime), log, Path(job.profile.path).parents[1], env)
         try:
             if during is not None:
                 _wait_before(job, proc.pid, time.monotonic())
-                thread = threading.Thread(target=_fault, args=(during, result), daemon=True)
+                thread = threading.Thread(
+                    target=_fault, args=(during, result, hold, job.seconds / 3), daemon=True
+                )
                 thread.start()
             rc = wait_child(proc, log, limit)
         finally:
@@ -279,11 +286,18 @@ def _wait_before(job: _Job, pid: int, t0: float) -> None:
     time.sleep(job.seconds / 3)
 
 
-def _fault(during: Callable[[], FaultWindow | None], result: dict[str, Any]) -> None:
+def _fault(
+    during: Callable[[], FaultWindow | None], result: dict[str, Any], hold: Path, after_s: float
+) -> None:
+    """Run the fault; then let the load go on for `after_s` past the window's end, and stop."""
     try:
         result["window"] = during()
     except Exception as exc:  # the record says what went wrong with the fault
         result["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        window = result.get("window")
+        end = max(window.end, time.time()) if window is not None else time.time()
+        hold.write_text(f"{end + after_s:.3f}\n")
 
 
 def _verdict(
@@ -321,11 +335,19 @@ def _verdict(
         return "error", f"locust left no usable stats: {exc}; see {log}", {"load": load}
     if not metrics["requests"]:
         return "error", f"locust ran no request; see {log}", {"metrics": metrics, "load": load}
-    load["slos"] = slos.evaluate(job.slo, metrics)
+    # under a fault, the profile's SLOs judge the steady state before it (the run's totals
+    # include the fault itself); the policy's windowed SLOs judge during and after
+    judged = load["windows"]["before"] if load["windows"] else metrics
+    load["slos"] = slos.evaluate(job.slo, judged)
+    if load["windows"]:
+        load["slo_window"] = "before"
     prov = {"metrics": metrics, "load": load}
     if fault_error or (during_name is not None and window is None):
         return "error", f"the fault during the load did not run: {fault_error or 'no window'}", prov
-    return (*_slo_message(load["slos"], metrics, load["parts"]), prov)
+    status, message = _slo_message(load["slos"], judged, load["parts"])
+    if load["windows"]:
+        message = message.replace(" (p50", " before the fault (p50", 1)
+    return status, message, prov
 
 
 def _declared(job: _Job) -> dict[str, Any]:
@@ -342,7 +364,7 @@ def _slo_message(
     missed = [r for r in results if not r["met"]]
     nan = float("nan")
     figures = (
-        f"p50 {metrics.get('p50_ms', nan):g} ms, p95 {metrics.get('p95_ms', nan):g} ms, "
+        f"p50 {metrics.get('p50_ms') or nan:g} ms, p95 {metrics.get('p95_ms') or nan:g} ms, "
         f"errors {metrics['error_rate']:.2%}, {metrics['rps']:.1f} req/s over "
         f"{int(metrics['requests'])} requests"
     )

@@ -7,6 +7,7 @@ keeping the schedule here lets it be tested without importing locust.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 SHAPES: tuple[str, ...] = ("ramp", "step", "spike", "soak")
 MAX_USERS = 50  # a generator on this machine's cores; more would measure the generator
@@ -52,6 +53,36 @@ def target(shape: str, elapsed: float, users: int, seconds: float) -> tuple[int,
         count = users
     # spawn fast enough to reach the count within a second (spikes must be sharp)
     return count, float(max(1, users))
+
+
+HOLD_VAR = "CERTIFY_LOAD_HOLD_FILE"
+
+
+def hold_over(path: str, now: float) -> bool:
+    """Whether a held run may end: its hold file names an epoch second that has passed.
+
+    Under a fault (load under chaos) nobody knows in advance how long the fault and the recovery
+    take. The run keeps its last stage past the shape's duration until the runner writes, into
+    the hold file, when the after-fault window ends.
+    """
+    try:
+        until = float(Path(path).read_text(encoding="utf-8").strip() or "inf")
+    except (OSError, ValueError):
+        return False
+    return until <= now
+
+
+def held_target(
+    shape: str, elapsed: float, users: int, seconds: float, hold_file: str | None, now: float
+) -> tuple[int, float] | None:
+    """`target`, except that with a hold file the last stage lasts until the file says so."""
+    scheduled = target(shape, elapsed, users, seconds)
+    if scheduled is not None or not hold_file:
+        return scheduled
+    if hold_over(hold_file, now) or elapsed >= MAX_SECONDS:
+        return None
+    _, seconds = bounded(users, seconds)
+    return target(shape, seconds - 1e-6, users, seconds)
 
 
 def schedule(shape: str, users: int, seconds: float, step_s: float = 1.0) -> list[int]:

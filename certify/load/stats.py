@@ -79,6 +79,7 @@ class _Point:
     avg_ms: float
     p50: float | None
     p95: float | None
+    p99: float | None = None
 
 
 def history(history_csv: Path) -> list[_Point]:
@@ -99,6 +100,7 @@ def history(history_csv: Path) -> list[_Point]:
                 _number(row.get("Total Average Response Time")) or 0.0,
                 _number(row.get("50%")),
                 _number(row.get("95%")),
+                _number(row.get("99%")),
             )
         )
     return sorted(points, key=lambda p: p.ts)
@@ -117,7 +119,7 @@ def _at(points: Sequence[_Point], ts: float) -> _Point:
 def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
     """Figures between two instants: counts, rps and mean exactly, percentiles as locust saw them.
 
-    p50_ms/p95_ms are the worst of locust's sliding-window (~10 s) percentiles written in the
+    p50_ms/p95_ms/p99_ms are the worst of locust's sliding-window (~10 s) percentiles written in the
     span; mean_ms is exact (from cumulative totals).
     """
     first, last = _at(points, start), _at(points, end)
@@ -128,6 +130,7 @@ def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
     inside = [p for p in points if start < p.ts <= end]
     p50 = [p.p50 for p in inside if p.p50 is not None]
     p95 = [p.p95 for p in inside if p.p95 is not None]
+    p99 = [p.p99 for p in inside if p.p99 is not None]
     return {
         "start": start,
         "end": end,
@@ -138,6 +141,7 @@ def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
         "mean_ms": total_ms / requests if requests else None,
         "p50_ms": max(p50) if p50 else None,
         "p95_ms": max(p95) if p95 else None,
+        "p99_ms": max(p99) if p99 else None,
     }
 
 
@@ -155,6 +159,9 @@ def _recovery(points: Sequence[_Point], end: float, before_rps: float) -> float 
     return None
 
 
+HISTORY_STEP_S = 1.0  # locust writes a stats history row every second
+
+
 def windows(history_csv: Path, window: FaultWindow) -> dict[str, Any]:
     """before/during/after figures around a fault window and `throughput_recovery_s`.
 
@@ -169,9 +176,13 @@ def windows(history_csv: Path, window: FaultWindow) -> dict[str, Any]:
         raise StatsError(f"fault window ends before it starts: {window}")
     loaded = [p for p in points if p.users > 0] or points
     begin = loaded[0].ts
-    before = _span(points, begin, window.start)
-    during = _span(points, window.start, window.end)
-    after = _span(points, window.end, points[-1].ts)
+    # history rows carry whole-second timestamps but counts taken when written, later in that
+    # second: widen the fault window by one row each way so no fault-time failure or latency is
+    # counted as before or after it
+    start, end = window.start - HISTORY_STEP_S, window.end + HISTORY_STEP_S
+    before = _span(points, begin, start)
+    during = _span(points, start, end)
+    after = _span(points, end, points[-1].ts)
     return {
         "before": before,
         "during": during,

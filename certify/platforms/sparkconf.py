@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # Spark's settings for a certification run: quiet, loopback only, small shuffles for 2 cores.
 BASE_CONF = {
@@ -121,3 +122,26 @@ def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, 
         conf["spark.hadoop.fs.s3a.path.style.access"] = "true"
         conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] = "false"
     return conf
+
+
+def bound_connect_retries(session: Any, total_s: float = 15.0) -> None:
+    """Make a Spark Connect client give up on a lost server after about `total_s` seconds.
+
+    pyspark's default policy retries an unreachable server for at least ten minutes, so a call
+    in flight when the server dies hangs past any recovery criterion or load window. Chaos
+    workloads and load users want the failure (and then reconnect with a fresh session).
+    """
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    initial_ms, backoff, cap_ms = 250, 2.0, 5000
+    retries, waited = 0, 0.0
+    while waited < total_s * 1000:
+        waited += min(initial_ms * backoff**retries, cap_ms)
+        retries += 1
+    policy = DefaultPolicy(
+        max_retries=retries,
+        backoff_multiplier=backoff,
+        initial_backoff=initial_ms,
+        max_backoff=cap_ms,
+    )
+    session.client.set_retry_policies([policy])

@@ -89,3 +89,50 @@ def test_a_fault_never_rolled_back_fails_and_is_restored(
         "steady state not regained" in rec.message and f"restarted service {service}" in rec.message
     )
     assert_back(plat, rec, before)
+
+
+def test_a_partition_never_healed_fails_and_is_healed(plat: LoadPlatform, tmp_path: Path) -> None:
+    before = {r["name"]: r["endpoint"] for r in plat.session.status()}
+    body = json.loads((ROOT / "chaos" / "network-partition.json").read_text())
+    body["method"] = [a for a in body["method"] if a["name"] != "heal-metastore"]
+    body["method"][-1]["provider"]["arguments"]["timeout_s"] = 20
+    body["rollbacks"] = []
+    (tmp_path / "root" / "chaos").mkdir(parents=True)
+    (tmp_path / "root" / "chaos" / "split.json").write_text(json.dumps(body))
+    rec = run(plat, "split", tmp_path / "run", tmp_path / "root")
+    assert rec.status == "failed", rec.message
+    assert "healed proxy" in rec.message, rec.message
+    assert_back(plat, rec, before)
+
+
+def delete_a_data_file(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Lose the largest data file of the executor-loss table behind the workload's back."""
+    cell = json.loads(Path(str((configuration or {})["cell"])).read_text())
+    warehouse = cell["options"]["spark"]["conf"]["spark.sql.warehouse.dir"].removeprefix("file:")
+    folder = Path(warehouse) / f"{cell['options']['database']}.db" / "chaos_executor_loss"
+    files = sorted(folder.glob("part-*"), key=lambda p: p.stat().st_size)
+    files[-1].unlink()
+    return {"deleted": files[-1].name}
+
+
+def test_an_executor_loss_that_really_loses_data_fails(plat: LoadPlatform, tmp_path: Path) -> None:
+    before = {r["name"]: r["endpoint"] for r in plat.session.status()}
+    body = json.loads((ROOT / "chaos" / "executor-loss.json").read_text())
+    body["method"].append(
+        {
+            "type": "action",
+            "name": "lose-a-data-file",
+            "provider": {
+                "type": "python",
+                "module": "tests.integration.test_chaos_standalone",
+                "func": "delete_a_data_file",
+            },
+        }
+    )
+    (tmp_path / "root" / "chaos").mkdir(parents=True)
+    (tmp_path / "root" / "chaos" / "lossy.json").write_text(json.dumps(body))
+    rec = run(plat, "lossy", tmp_path / "run", tmp_path / "root")
+    assert rec.status == "failed", rec.message
+    assert rec.provenance["chaos"]["data_integrity"]["verdict"] == "lost"
+    assert rec.provenance["metrics"]["data_loss_rows"] > 0
+    assert_back(plat, rec, before)

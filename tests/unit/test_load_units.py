@@ -83,7 +83,8 @@ def _history(path: Path, rows: list[tuple[int, int, int, int, int]]) -> Path:
 
 
 def test_windows_before_during_after_and_recovery(tmp_path: Path) -> None:
-    # 10 req/s for 10 s, a fault from 110 to 115 (1 req/s, failures, slow), then back at 117
+    # 10 req/s for 10 s, a fault in the rows of 111 to 115 (1 req/s, failures, slow), back at 117;
+    # windows are widened by one history row each way (rows count what happened until written)
     rows = [(100, 0, 0, 0, 0)]
     total, failed = 0, 0
     for ts in range(101, 131):
@@ -92,19 +93,19 @@ def test_windows_before_during_after_and_recovery(tmp_path: Path) -> None:
             rate, bad, p95 = 4, 0, 400
         total, failed = total + rate, failed + bad
         rows.append((ts, 5, total, failed, p95))
-    out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(110.0, 115.0))
+    out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(111.5, 114.5))
     before, during, after = out["before"], out["during"], out["after"]
     assert before["rps"] == pytest.approx(10.0) and before["error_rate"] == 0
     assert during["rps"] == pytest.approx(1.0) and during["error_rate"] == 1.0
     assert during["p95_ms"] == 900 and before["p95_ms"] == 20
     assert after["requests"] == 4 + 14 * 10
     # at 117 the last 2 s ran at (4 + 10) / 2 = 7 req/s < 80% of 10; at 118 at 10
-    assert out["throughput_recovery_s"] == 3.0
+    assert out["throughput_recovery_s"] == 3.5
 
 
 def test_windows_without_recovery(tmp_path: Path) -> None:
     rows = [(100 + i, 3, 10 * i if i <= 5 else 50, 0, 10) for i in range(15)]
-    out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(105.0, 108.0))
+    out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(106.5, 108.0))
     assert out["during"]["requests"] == 0
     assert out["throughput_recovery_s"] is None
 
@@ -193,3 +194,20 @@ def test_every_profile_declares_slo_shape_and_applicability(name: str) -> None:
 def test_online_lookup_defaults_to_the_published_target() -> None:
     slo = read_profile(ROOT, "online-lookup").slo["*"]
     assert slo["p50_ms"] == 75 and slo["p95_ms"] == 200
+
+
+def test_a_held_run_keeps_its_last_stage_until_the_hold_file_says_so(tmp_path: Path) -> None:
+    from certify.load.shapes import held_target, target
+
+    hold = tmp_path / "hold-until"
+    # within the shape's duration the hold changes nothing
+    assert held_target("spike", 5.0, 8, 10, str(hold), 100.0) == target("spike", 5.0, 8, 10)
+    # past it, without a hold file the run ends; with one not yet written it holds the last stage
+    assert held_target("ramp", 12.0, 8, 10, None, 100.0) is None
+    assert held_target("ramp", 12.0, 8, 10, str(hold), 100.0) == (8, 8.0)
+    assert held_target("spike", 30.0, 8, 10, str(hold), 100.0) == (2, 8.0)
+    hold.write_text("150.5\n")
+    assert held_target("ramp", 40.0, 8, 10, str(hold), 150.0) == (8, 8.0)
+    assert held_target("ramp", 41.0, 8, 10, str(hold), 150.5) is None
+    hold.write_text("garbage")
+    assert held_target("ramp", 41.0, 8, 10, str(hold), 1e12) == (8, 8.0)
