@@ -12,8 +12,11 @@ import grpc.experimental.gevent  # isort: skip
 
 grpc.experimental.gevent.init_gevent()
 
+import atexit  # noqa: E402
 import contextlib  # noqa: E402
+import os  # noqa: E402
 import random  # noqa: E402
+import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
 import _shared  # noqa: E402
@@ -76,6 +79,22 @@ def _release_pool(**_: Any) -> None:
     from pyspark.sql.connect.client.reattach import ExecutePlanResponseReattachableIterator
 
     ExecutePlanResponseReattachableIterator.shutdown()
+
+
+@events.quit.add_listener
+def _exit_without_finalizers(exit_code: int, **_: Any) -> None:
+    """Leave as soon as locust has written its stats (it exits right after this event).
+
+    Under gevent, pyspark's `SparkSession.__del__` can block for good closing its gRPC channel
+    while the interpreter finalizes, which would hang the run after its results exist.
+    """
+
+    def leave() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+
+    atexit.register(leave)
 
 
 class SqlUser(User):
