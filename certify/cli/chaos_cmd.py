@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -45,25 +44,27 @@ def run(
     no_gate: Annotated[bool, typer.Option("--no-gate", help="Exit 0 whatever the gate")] = False,
 ) -> None:
     """Start the platform for the profile's cells, run their experiments, report, gate."""
-    from certify.chaos.cli_run import execute_chaos
     from certify.cli.run_cmd import print_summary
     from certify.config.policy import resolve_policy
     from certify.errors import InfrastructureError
     from certify.plan import build_plan, find_profile
+    from certify.platforms import get_platform
+    from certify.run.partial import only, policy_for
     from certify.run.process import Interrupted
+    from certify.run.runner import RunOptions, execute
 
-    root = root.resolve()
+    root, out = root.resolve(), out.resolve()
     chosen = find_profile(root, profile, matrix)
-    plan = build_plan(chosen, profile)
-    if experiment is not None:
-        cells = tuple(
-            replace(p, chaos=tuple(c for c in p.chaos if c == experiment)) for p in plan.cells
-        )
-        plan = replace(plan, cells=cells)
+    plan = only(build_plan(chosen, profile), "chaos", experiment)
+    options = RunOptions(
+        out=out,
+        root=root,
+        platform=get_platform("local"),
+        argv=tuple(sys.argv),
+        policy=policy_for(resolve_policy(root, None), "chaos"),
+    )
     try:
-        report = execute_chaos(
-            chosen, plan, out.resolve(), root, resolve_policy(root, None), tuple(sys.argv)
-        )
+        report = execute(chosen, plan, options)
     except Interrupted as exc:
         raise InfrastructureError(f"{exc}; partial report in {out}") from exc
     print_summary(report, out, Console(highlight=False, soft_wrap=True))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -44,40 +44,30 @@ def run(
 ) -> None:
     """Start the cells' services, run each load entry on each cell, write the report, gate."""
     from certify.cli.run_cmd import print_summary
+    from certify.config.policy import resolve_policy
     from certify.errors import InfrastructureError
-    from certify.load.execute import LoadRunOptions, execute_load, load_plan
     from certify.plan import build_plan, find_profile
     from certify.platforms import get_platform
+    from certify.run.partial import only, policy_for
     from certify.run.process import Interrupted
+    from certify.run.runner import RunOptions, execute
 
     root, out = root.resolve(), out.resolve()
     chosen = find_profile(root, profile, matrix)
-    plan = load_plan(build_plan(chosen, profile), profile, load)
-    options = LoadRunOptions(
+    plan = only(build_plan(chosen, profile), "load", load)
+    options = RunOptions(
         out=out,
         root=root,
         platform=get_platform(platform),
-        policy=_load_policy(root, policy),
         argv=tuple(sys.argv),
-        shape=shape,
-        seconds=seconds,
+        policy=policy_for(resolve_policy(root, policy), "load"),
+        load_shape=shape,
+        load_seconds=seconds,
     )
     try:
-        report = execute_load(chosen, plan, options)
+        report = execute(chosen, plan, options)
     except Interrupted as exc:
         raise InfrastructureError(f"{exc}; partial report in {out}") from exc
     print_summary(report, out, Console(highlight=False, soft_wrap=True))
     if not report.gate.passed and not no_gate:
         raise typer.Exit(1)
-
-
-def _load_policy(root: Path, path: Path | None) -> Any:
-    """The policy, judging only load: a load run carries no suite or chaos evidence."""
-    from certify.config.policy import resolve_policy
-
-    policy = resolve_policy(root, path)
-    tiers = {
-        name: need.model_copy(update={"suites": [], "chaos": []})
-        for name, need in policy.tiers.items()
-    }
-    return policy.model_copy(update={"tiers": tiers})

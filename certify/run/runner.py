@@ -52,6 +52,8 @@ class RunOptions:
     spec: RunSpec | None = None  # how this run was planned, saved for --resume
     workers: int | None = None  # -n N: one pytest-xdist run per runtime with N workers
     durations: dict[str, float] = field(default_factory=dict)  # seconds per cell, for ordering
+    load_shape: str | None = None  # overrides every load entry's shape (certify load run)
+    load_seconds: float | None = None  # overrides every load profile's duration
 
 
 def cell_slug(cell_id: str) -> str:
@@ -230,10 +232,17 @@ def _run_chaos_and_load(
                     return None
                 return FaultWindow(float(window["start"]), float(window["end"]))
 
-        shape = entry.shape if entry is not None else None
+        shape = options.load_shape or (entry.shape if entry is not None else None)
         print(f"certify: load {name} on {planned.cell.id}", file=sys.stderr, flush=True)
         during_name = entry.during if entry is not None else None
-        run_load(name, *common, shape=shape, during=during, during_name=during_name)
+        run_load(
+            name,
+            *common,
+            shape=shape,
+            during=during,
+            during_name=during_name,
+            seconds=options.load_seconds,
+        )
         if entry is not None and entry.during and not _has_record(store, run_id, planned, entry):
             # the load did not apply or did not get to its fault: the experiment still runs
             run_experiment(entry.during, *common)

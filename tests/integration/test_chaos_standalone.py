@@ -107,12 +107,25 @@ def test_a_partition_never_healed_fails_and_is_healed(plat: LoadPlatform, tmp_pa
 
 def delete_a_data_file(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Lose the largest data file of the executor-loss table behind the workload's back."""
+    from pyspark.sql import SparkSession
+
     cell = json.loads(Path(str((configuration or {})["cell"])).read_text())
-    warehouse = cell["options"]["spark"]["conf"]["spark.sql.warehouse.dir"].removeprefix("file:")
-    folder = Path(warehouse) / f"{cell['options']['database']}.db" / "chaos_executor_loss"
+    conf = dict(cell["options"]["spark"]["conf"])
+    conf["spark.master"] = "local[1]"
+    builder = SparkSession.builder.appName("certify planted data loss")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    try:  # where the metastore says the table lives
+        table = f"{cell['options']['database']}.chaos_executor_loss"
+        rows = spark.sql(f"DESCRIBE TABLE EXTENDED {table}").collect()
+        location = next(r[1] for r in rows if r[0] == "Location")
+    finally:
+        spark.stop()
+    folder = Path(location.removeprefix("file:"))
     files = sorted(folder.glob("part-*"), key=lambda p: p.stat().st_size)
     files[-1].unlink()
-    return {"deleted": files[-1].name}
+    return {"deleted": str(files[-1])}
 
 
 def test_an_executor_loss_that_really_loses_data_fails(plat: LoadPlatform, tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def test_load_while_seaweedfs_is_paused(run: Any, platform: LoadPlatform) -> Non
         start = time.time()
         os.kill(pid, signal.SIGSTOP)
         try:
-            time.sleep(4)
+            time.sleep(6)
         finally:
             os.kill(pid, signal.SIGCONT)
         return FaultWindow(start, time.time())
@@ -133,7 +133,8 @@ def test_load_while_seaweedfs_is_paused(run: Any, platform: LoadPlatform) -> Non
     before, during = load["windows"]["before"], load["windows"]["during"]
     assert load["during"] == "pause-s3"
     assert before["rps"] > 5
-    # the store answers nothing while stopped: throughput collapses in the window
-    assert during["rps"] < before["rps"] / 4, load["windows"]
+    # the store answers nothing while stopped: throughput collapses in the window (which is
+    # widened by one history row each way, so it also holds about 2 s of normal traffic)
+    assert during["rps"] < before["rps"] / 2, load["windows"]
     assert load["throughput_recovery_s"] is not None and load["throughput_recovery_s"] < 8
     assert load["windows"]["after"]["rps"] > before["rps"] / 2
