@@ -36,22 +36,9 @@ def _rest() -> Any:
     s3 = OPTIONS.get("s3") or {}
     if not s3.get("iceberg_rest"):
         raise _shared.ProfileNotApplicable("the cell has no Iceberg REST catalog")
-    from pyiceberg.catalog import load_catalog
+    from certify.platforms.clients import rest_catalog
 
-    key, secret = _shared.credentials()
-    return load_catalog(
-        "rest",
-        type="rest",
-        uri=s3["iceberg_rest"],
-        warehouse=f"s3://{s3.get('table_bucket', 'lake')}",
-        credential=f"{key}:{secret}",
-        **{
-            "s3.endpoint": s3["s3"],
-            "s3.access-key-id": key,
-            "s3.secret-access-key": secret,
-            "s3.region": s3.get("region", "us-east-1"),
-        },
-    )
+    return rest_catalog(s3, *_shared.credentials())
 
 
 def _hive() -> Any:

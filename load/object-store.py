@@ -35,16 +35,9 @@ PAYLOAD = {name: os.urandom(size) for name, size in SIZES.items()}
 
 
 def _client() -> Any:
-    import boto3
+    from certify.platforms.clients import s3_client
 
-    key, secret = _shared.credentials()
-    return boto3.client(
-        "s3",
-        endpoint_url=S3["s3"],
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        region_name=S3.get("region", "us-east-1"),
-    )
+    return s3_client(S3, *_shared.credentials())
 
 
 def _key(size: str) -> str:

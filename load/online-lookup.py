@@ -41,13 +41,9 @@ def _catalog() -> Any:
     values = CELL.get("values", {})
     s3 = OPTIONS.get("s3") or {}
     if values.get("catalog") == "iceberg-rest" and s3.get("iceberg_rest"):
-        key, secret = _shared.credentials()
-        return load_catalog(
-            "rest", type="rest", uri=s3["iceberg_rest"],
-            warehouse=f"s3://{s3.get('table_bucket', 'lake')}", credential=f"{key}:{secret}",
-            **{"s3.endpoint": s3["s3"], "s3.access-key-id": key, "s3.secret-access-key": secret,
-               "s3.region": s3.get("region", "us-east-1")},
-        )  # fmt: skip
+        from certify.platforms.clients import rest_catalog
+
+        return rest_catalog(s3, *_shared.credentials())
     sql = OPTIONS.get("sql_catalog") or {}
     if values.get("catalog") == "iceberg-sql" and sql.get("uri"):
         return load_catalog("sql", type="sql", uri=sql["uri"], warehouse=str(sql["warehouse"]))

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from certify.chaos.workload import Reporter, _error, expected_answer, expected_rows
+from certify.platforms.clients import rest_catalog
 
 KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
 SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
@@ -43,25 +44,9 @@ class IcebergJob:
         self.catalog = self._catalog(dict(spec.get("endpoints") or {}))
 
     def _catalog(self, overrides: dict[str, str]) -> Any:
-        from pyiceberg.catalog import load_catalog
-
         s3 = {**self.spec["options"]["s3"], **overrides}
-        key, secret = os.environ[KEY_VAR], os.environ[SECRET_VAR]
-        return load_catalog(
-            "rest",
-            type="rest",
-            uri=s3["iceberg_rest"],
-            warehouse=f"s3://{s3.get('table_bucket', 'lake')}",
-            credential=f"{key}:{secret}",
-            **{
-                "s3.endpoint": s3["s3"],
-                "s3.access-key-id": key,
-                "s3.secret-access-key": secret,
-                "s3.region": s3.get("region", "us-east-1"),
-                "s3.connect-timeout": "10",
-                "s3.request-timeout": "30",
-            },
-        )
+        timeouts = {"s3.connect-timeout": "10", "s3.request-timeout": "30"}
+        return rest_catalog(s3, os.environ[KEY_VAR], os.environ[SECRET_VAR], **timeouts)
 
     def _state(self, catalog: Any) -> tuple[int, str, Any]:
         from fixtures.data import row_digest

@@ -114,25 +114,13 @@ def _corrupting(body: dict[str, Any]) -> None:
 
 def drop_rows(configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     """Delete rows of the workload's table behind its back (called by the corrupting variant)."""
-    from pyiceberg.catalog import load_catalog
     from pyiceberg.expressions import LessThan
 
+    from certify.platforms.clients import rest_catalog
+
     cell = json.loads(Path(str((configuration or {})["cell"])).read_text())
-    s3 = cell["options"]["s3"]
     key, secret = os.environ["CERTIFY_S3_ACCESS_KEY_ID"], os.environ["CERTIFY_S3_SECRET_ACCESS_KEY"]
-    catalog = load_catalog(
-        "rest",
-        type="rest",
-        uri=s3["iceberg_rest"],
-        warehouse="s3://lake",
-        credential=f"{key}:{secret}",
-        **{
-            "s3.endpoint": s3["s3"],
-            "s3.access-key-id": key,
-            "s3.secret-access-key": secret,
-            "s3.region": "us-east-1",
-        },
-    )
+    catalog = rest_catalog(cell["options"]["s3"], key, secret)
     table = catalog.load_table(f"{cell['options']['database']}.chaos_object_store_latency")
     table.delete(LessThan("id", 100))
     return {"deleted_below": 100}
