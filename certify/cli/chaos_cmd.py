@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 chaos_app = typer.Typer(help="Chaos Toolkit experiments per cell.", no_args_is_help=True)
 
@@ -44,29 +42,8 @@ def run(
     no_gate: Annotated[bool, typer.Option("--no-gate", help="Exit 0 whatever the gate")] = False,
 ) -> None:
     """Start the platform for the profile's cells, run their experiments, report, gate."""
-    from certify.cli.run_cmd import print_summary
-    from certify.config.policy import resolve_policy
-    from certify.errors import InfrastructureError
-    from certify.plan import build_plan, find_profile
-    from certify.platforms import get_platform
-    from certify.run.partial import only, policy_for
-    from certify.run.process import Interrupted
-    from certify.run.runner import RunOptions, execute
+    from certify.cli.run_cmd import run_one_kind
 
-    root, out = root.resolve(), out.resolve()
-    chosen = find_profile(root, profile, matrix)
-    plan = only(build_plan(chosen, profile), "chaos", experiment)
-    options = RunOptions(
-        out=out,
-        root=root,
-        platform=get_platform("local"),
-        argv=tuple(sys.argv),
-        policy=policy_for(resolve_policy(root, None), "chaos"),
+    run_one_kind(
+        "chaos", experiment, profile=profile, matrix=matrix, out=out, root=root, no_gate=no_gate
     )
-    try:
-        report = execute(chosen, plan, options)
-    except Interrupted as exc:
-        raise InfrastructureError(f"{exc}; partial report in {out}") from exc
-    print_summary(report, out, Console(highlight=False, soft_wrap=True))
-    if not report.gate.passed and not no_gate:
-        raise typer.Exit(1)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 load_app = typer.Typer(
     help="Run load profiles (load/NAME.py) on a profile's cells and judge their SLOs.",
@@ -43,31 +41,18 @@ def run(
     ] = None,
 ) -> None:
     """Start the cells' services, run each load entry on each cell, write the report, gate."""
-    from certify.cli.run_cmd import print_summary
-    from certify.config.policy import resolve_policy
-    from certify.errors import InfrastructureError
-    from certify.plan import build_plan, find_profile
-    from certify.platforms import get_platform
-    from certify.run.partial import only, policy_for
-    from certify.run.process import Interrupted
-    from certify.run.runner import RunOptions, execute
+    from certify.cli.run_cmd import run_one_kind
 
-    root, out = root.resolve(), out.resolve()
-    chosen = find_profile(root, profile, matrix)
-    plan = only(build_plan(chosen, profile), "load", load)
-    options = RunOptions(
+    run_one_kind(
+        "load",
+        load,
+        profile=profile,
+        matrix=matrix,
         out=out,
         root=root,
-        platform=get_platform(platform),
-        argv=tuple(sys.argv),
-        policy=policy_for(resolve_policy(root, policy), "load"),
+        no_gate=no_gate,
+        platform=platform,
+        policy=policy,
         load_shape=shape,
         load_seconds=seconds,
     )
-    try:
-        report = execute(chosen, plan, options)
-    except Interrupted as exc:
-        raise InfrastructureError(f"{exc}; partial report in {out}") from exc
-    print_summary(report, out, Console(highlight=False, soft_wrap=True))
-    if not report.gate.passed and not no_gate:
-        raise typer.Exit(1)

@@ -13,10 +13,12 @@ from rich.console import Console
 
 from certify.config.policy import resolve_policy
 from certify.errors import InfrastructureError, UsageError
+from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
 from certify.plan.shard import parse_shard, split
 from certify.platforms import get_platform
 from certify.report import Report
+from certify.run.partial import Kind, only, policy_for
 from certify.run.process import Interrupted
 from certify.run.resume import RunSpec
 from certify.run.runner import RunOptions, execute
@@ -109,13 +111,49 @@ def run(
         workers=workers,
         durations=cell_durations(durations) if durations else {},
     )
+    execute_and_gate(chosen, plan, options, no_gate, full)
+
+
+def execute_and_gate(
+    matrix: Matrix, plan: Plan, options: RunOptions, no_gate: bool, full: Plan | None = None
+) -> None:
+    """Run `plan`, print the summary, and exit 1 when the gate fails (unless `no_gate`)."""
     try:
-        report = execute(chosen, plan, options, full)
+        report = execute(matrix, plan, options, full)
     except Interrupted as exc:
-        raise InfrastructureError(f"{exc}; partial report in {out}") from exc
-    print_summary(report, out, Console(highlight=False, soft_wrap=True))
+        raise InfrastructureError(f"{exc}; partial report in {options.out}") from exc
+    print_summary(report, options.out, Console(highlight=False, soft_wrap=True))
     if not report.gate.passed and not no_gate:
         raise typer.Exit(1)
+
+
+def run_one_kind(
+    kind: Kind,
+    name: str | None,
+    *,
+    profile: str,
+    matrix: Path | None,
+    out: Path,
+    root: Path,
+    no_gate: bool,
+    platform: str = "local",
+    policy: Path | None = None,
+    load_shape: str | None = None,
+    load_seconds: float | None = None,
+) -> None:
+    """`certify chaos run` / `certify load run`: the profile's `kind` entries only (or `name`)."""
+    root = root.resolve()
+    chosen = find_profile(root, profile, matrix)
+    options = RunOptions(
+        out=out.resolve(),
+        root=root,
+        platform=get_platform(platform),
+        argv=tuple(sys.argv),
+        policy=policy_for(resolve_policy(root, policy), kind),
+        load_shape=load_shape,
+        load_seconds=load_seconds,
+    )
+    execute_and_gate(chosen, only(build_plan(chosen, profile), kind, name), options, no_gate)
 
 
 def shard_of(plan: Plan, shard: str, durations: Path | None) -> Plan:
