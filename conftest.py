@@ -1,3 +1,3 @@
 """Root conftest: makes the scenario fixtures in `fixtures/` available to `scenarios/`."""
 
-pytest_plugins = ["certify.pytest_plugin", "fixtures.spark", "fixtures.lakehouse"]
+pytest_plugins = ["certify.pytest.plugin", "fixtures.spark", "fixtures.lakehouse"]

@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from certify.host.pool import session_marker  # noqa: E402
 from certify.load.stats import summary  # noqa: E402
-from certify.runtimes.pool import session_marker  # noqa: E402
 from tests.integration.cells import CONNECT_HIVE  # noqa: E402
 from tests.integration.load_platform import LoadPlatform, load_platform  # noqa: E402
 

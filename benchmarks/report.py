@@ -17,8 +17,9 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from certify.cell import Cell
 from certify.config.policy import Policy, SloCriterion, Waiver
-from certify.plan import Cell, CoverageGroup, Plan, PlannedCell
+from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report.finalize import assemble, publish
 from certify.report.history import History
 from certify.results import Record

@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from certify.platforms.capabilities import host_spark_home, spark_home_of
-from certify.platforms.services.base import Service
-from certify.platforms.services.hive_metastore import HiveMetastore
-from certify.platforms.services.seaweedfs import SeaweedFS, weed_binary
-from certify.platforms.services.spark_connect import SparkConnect
-from certify.platforms.services.spark_standalone import SparkMaster, SparkWorker
-from certify.platforms.services.sql_catalog import SqlCatalog
-from certify.platforms.services.supervisor import Supervisor
-from certify.platforms.state import Session
+from certify.platforms.local.services.base import Service
+from certify.platforms.local.services.hive_metastore import HiveMetastore
+from certify.platforms.local.services.seaweedfs import SeaweedFS, weed_binary
+from certify.platforms.local.services.spark_connect import SparkConnect
+from certify.platforms.local.services.spark_standalone import SparkMaster, SparkWorker
+from certify.platforms.local.services.sql_catalog import SqlCatalog
+from certify.platforms.local.services.supervisor import Supervisor
+from certify.platforms.local.state import SessionState
 from tests.integration.cells import write_matrix
 
 STARTS = 3
@@ -84,7 +84,7 @@ def service_starts(tmp: Path) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     for label, make in groups.items():
         for i in range(STARTS):
-            session = Session.create("run", tmp / "state")
+            session = SessionState.create("run", tmp / "state")
             supervisor = Supervisor(session, tmp / "logs" / f"{label}-{i}")
             try:
                 for name, running in supervisor.start(make()).items():

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from certify.cell import Cell
 from certify.errors import CertifyError, ConfigError, InfrastructureError, Issue, UsageError
 from certify.matrix.model import Matrix, load_matrix, validate_files
 from certify.matrix.space import cell_id, parse_cell_id
-from certify.plan import Cell, Plan, PlannedCell, build_plan
+from certify.plan import Plan, PlannedCell, build_plan
 from certify.results import Record, RecordStore
 
 try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 
 
@@ -47,3 +48,41 @@ class InfrastructureError(CertifyError):
     """The platform or a tool certify depends on failed (JVM missing, pytest crashed, disk full)."""
 
     exit_code = 3
+
+
+class ExperimentError(UsageError):
+    """An experiment file is missing, unreadable or invalid; the message names file, key and fix."""
+
+
+class ControlError(Exception):
+    """The fault target refused or failed a request; the message says why."""
+
+
+class StatsError(ValueError):
+    """A locust stats file is missing or not in locust's format."""
+
+
+class LoadError(UsageError):
+    """A load run was asked to do something it must not (a non-loopback endpoint)."""
+
+
+class ProfileError(ValueError):
+    """A locustfile is missing or declares something certify cannot use."""
+
+
+class UnusableReport(UsageError):
+    """A report that is missing, truncated, not JSON or not a valid certify.report/1 document."""
+
+    exit_code = 2
+
+
+class Cancelled(Exception):
+    """The run was interrupted: no further cell starts, and a stopped cell records nothing."""
+
+
+class Interrupted(Exception):
+    """certify received SIGINT or SIGTERM while a child ran."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum

@@ -5,7 +5,7 @@ The public entry points: `run_experiment` (one experiment on one cell, as a reco
 (chaoslib) happen only in the experiment's own subprocess.
 """
 
-from certify.chaos.target import ROLES, FaultTarget, ServiceInfo
+from certify.platforms.faults import ROLES, FaultTarget, ServiceInfo
 
 __all__ = ["ROLES", "FaultTarget", "ServiceInfo", "run_experiment"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from certify.chaos.control import call
-from certify.chaos.workload import read_json
+from certify.chaos.workload_io import read_json
 
 Configuration = dict[str, Any] | None
 Secrets = dict[str, Any] | None

@@ -18,13 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from certify.errors import ControlError
+
 CONTROL_VAR = "CERTIFY_CHAOS_CONTROL"
 _MAX = 1 << 20
 _PATH_MAX = 100
-
-
-class ControlError(Exception):
-    """The fault target refused or failed a request; the message says why."""
 
 
 Handler = Callable[..., Any]

@@ -15,7 +15,6 @@ runner writes, by env reference) and S3 credentials through secrets (env referen
 from __future__ import annotations
 
 import copy
-import fnmatch
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,15 +23,12 @@ from typing import Any
 
 import yaml
 
-from certify.errors import UsageError
+from certify.config.selector import unmet
+from certify.errors import ExperimentError
 
 CELL_VAR = "CERTIFY_CHAOS_CELL"
 SUFFIXES = (".json", ".yaml", ".yml")
 CRITERIA = {"max_recovery_s": (int, float), "zero_data_loss": (bool,), "fault_confirmed": (bool,)}
-
-
-class ExperimentError(UsageError):
-    """An experiment file is missing, unreadable or invalid; the message names file, key and fix."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +44,11 @@ class Experiment:
 
     def not_applicable(self, values: Mapping[str, str]) -> str | None:
         """Why the experiment does not apply to a cell of `values` (None when it does)."""
-        for dim, allowed in self.requires.items():
-            value = values.get(dim)
-            if value is None or not any(fnmatch.fnmatchcase(value, p) for p in allowed):
-                return (
-                    f"experiment {self.name} requires {dim} in {list(allowed)}; "
-                    f"the cell has {dim}={value}"
-                )
+        for dim, allowed, value in unmet(self.requires, values):
+            return (
+                f"experiment {self.name} requires {dim} in {list(allowed)}; "
+                f"the cell has {dim}={value}"
+            )
         return None
 
 

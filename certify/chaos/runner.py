@@ -18,25 +18,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from certify.cell import cell_slug
 from certify.chaos import experiments as exps
 from certify.chaos.control import CONTROL_VAR, ControlServer
 from certify.chaos.journal import Verdict, verdict
-from certify.chaos.local import RUN_VAR
 from certify.chaos.workload_proc import Workloads
-from certify.errors import CertifyError
+from certify.errors import CertifyError, ExperimentError, Interrupted
+from certify.host.pool import session_marker
+from certify.host.process import start_child, stop_group, wait_child
+from certify.host.provenance import now
 from certify.plan import PlannedCell
 from certify.platforms.base import PlatformSession, Runtime
+from certify.platforms.local.faults import RUN_VAR
 from certify.results import Record, RecordStore
-from certify.run.process import Interrupted, start_child, stop_group, wait_child
-from certify.run.provenance import now
-from certify.runtimes.pool import session_marker
 
 _ROLLBACK_GRACE_S = 90.0
-
-
-def cell_slug(cell_id: str) -> str:
-    """The cell's folder name (as `certify run` names it)."""
-    return cell_id.replace("=", "-").replace(",", "_")
 
 
 def run_experiment(
@@ -80,17 +76,16 @@ def run_experiment(
 
     try:
         experiment = exps.load(exps.find(root, name))
-    except exps.ExperimentError as exc:
+    except ExperimentError as exc:
         return record("error", str(exc))
     why = experiment.not_applicable(planned.cell.values)
     if why is not None:
         return record("not_run", why, applicable=False)
     token = _secrets.token_hex(6)
     if target is None:
-        make = getattr(getattr(session, "platform", None), "fault_target", None)
-        if make is None:
+        target = session.fault_target(planned, token)
+        if target is None:
             return record("not_run", "the platform supplies no fault target for chaos")
-        target = make(session, planned, token)
     run = _Run(experiment, planned, runtime, session, folder, root, target, token)
     try:
         result = run.execute(timeout_s, on_start)
@@ -217,7 +212,11 @@ class _Run:
         self.finished = True
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, **self.session.env(self.planned), **session_marker(self.session)}
+        env = {
+            **os.environ,
+            **self.session.env(self.planned),
+            **session_marker(self.session.session_id),
+        }
         env["PYTHONPATH"] = os.pathsep.join(_paths(self.root))
         env.pop("VIRTUAL_ENV", None)
         return env

@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from certify.chaos.workload import Reporter, _error, expected_answer, expected_rows
+from certify.chaos.workload_io import Reporter, error_text, expected_answer, expected_rows
 from certify.platforms.clients import rest_catalog
 
 KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
@@ -87,7 +87,7 @@ class IcebergJob:
         except Exception as exc:
             return {
                 "outcome": "failed",
-                "error": _error(exc),
+                "error": error_text(exc),
                 "started_at": started,
                 "finished_at": time.time(),
             }
@@ -169,4 +169,4 @@ class IcebergJob:
         """Nothing to stop (no JVM)."""
 
 
-__all__ = ["IcebergJob", "_error"]
+__all__ = ["IcebergJob"]

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, cast
 
-from certify.run.process import start_child, stop_group
+from certify.host.process import start_child, stop_group
 
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from certify.chaos.workload import Reporter, _error, expected_answer
+from certify.chaos.workload_io import Reporter, error_text, expected_answer
 from certify.platforms.sparkconf import bound_connect_retries
 
 _COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
@@ -107,7 +107,7 @@ class SparkJob:
         except Exception as exc:
             return {
                 "outcome": "failed",
-                "error": _error(exc),
+                "error": error_text(exc),
                 "started_at": started,
                 "finished_at": time.time(),
             }

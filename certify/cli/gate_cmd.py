@@ -13,7 +13,7 @@ import typer
 
 from certify.config.policy import load_policy
 from certify.report.finalize import assemble
-from certify.report.load import load_evidence
+from certify.report.readback import load_evidence
 
 
 def gate(

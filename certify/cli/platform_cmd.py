@@ -20,7 +20,7 @@ platform_app = typer.Typer(
 
 def sweep() -> None:
     """Stop what a crashed or killed certify command left running (cheap; never raises)."""
-    from certify.platforms.state import sweep_stale
+    from certify.platforms.local.state import sweep_stale
 
     for session in sweep_stale():
         typer.echo(f"certify: stopped leftovers of {session}", err=True)
@@ -35,12 +35,13 @@ def up(
     root: Annotated[Path, typer.Option(help="Project folder holding matrices/")] = Path("."),
 ) -> None:
     """Start the services one cell needs and leave them running until `platform down`."""
+    from certify.cell import Cell
     from certify.cli.env_cmd import _matrix
     from certify.errors import UsageError
     from certify.matrix.space import parse_cell_id
-    from certify.plan.planner import Cell, PlannedCell
-    from certify.platforms.local import LocalPlatform
-    from certify.platforms.state import state_dir, up_session
+    from certify.plan import PlannedCell
+    from certify.platforms.local.platform import LocalPlatform
+    from certify.platforms.local.state import state_dir, up_session
 
     if up_session() is not None:
         raise UsageError("the platform is already up: run `certify platform down` first")
@@ -77,8 +78,8 @@ def up(
 
 
 def _rows() -> list[dict[str, Any]]:
-    from certify.platforms.services.base import tcp_open
-    from certify.platforms.state import up_session
+    from certify.platforms.local.services.base import tcp_open
+    from certify.platforms.local.state import up_session
 
     session = up_session()
     if session is None:
@@ -105,7 +106,7 @@ def status(
     format: Annotated[Format, typer.Option("--format", help="table or json")] = Format.table,
 ) -> None:
     """Each service of `platform up`: name, pid, endpoint, healthy."""
-    from certify.platforms.state import up_session
+    from certify.platforms.local.state import up_session
 
     session = up_session()
     rows = _rows()
@@ -127,7 +128,7 @@ def status(
 @platform_app.command("down")
 def down() -> None:
     """Stop every service `platform up` started."""
-    from certify.platforms.state import up_session
+    from certify.platforms.local.state import up_session
 
     session = up_session()
     if session is None:
@@ -141,6 +142,6 @@ def down() -> None:
 @platform_app.command("info")
 def info() -> None:
     """What the local platform can run here: Java, GPU, binaries, jar routes, services."""
-    from certify.platforms.local import LocalPlatform
+    from certify.platforms.local.platform import LocalPlatform
 
     typer.echo(json.dumps(LocalPlatform().capabilities(), indent=2))

@@ -20,8 +20,8 @@ from certify.config.policy import Policy, load_policy
 from certify.errors import UsageError
 from certify.report.finalize import assemble, publish
 from certify.report.history import History
-from certify.report.load import Evidence, load_evidence
 from certify.report.model import Report
+from certify.report.readback import Evidence, load_evidence
 
 _ACTIONS = ("merge", "bundle", "verify")
 

@@ -12,14 +12,13 @@ import typer
 from rich.console import Console
 
 from certify.config.policy import resolve_policy
-from certify.errors import InfrastructureError, UsageError
+from certify.errors import InfrastructureError, Interrupted, UsageError
 from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
 from certify.plan.shard import parse_shard, split
 from certify.platforms import get_platform
 from certify.report import Report
 from certify.run.partial import Kind, only, policy_for
-from certify.run.process import Interrupted
 from certify.run.resume import RunSpec
 from certify.run.runner import RunOptions, execute
 

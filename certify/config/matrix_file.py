@@ -10,9 +10,9 @@ from pydantic import ValidationError
 
 from certify.config.errors import issues_from
 from certify.config.models import MATRIX_SCHEMA, MatrixSpec
+from certify.config.selector import glob_matches
 from certify.config.source import KeyPath, Source, load_yaml
 from certify.errors import ConfigError, Issue
-from certify.matrix.constraints import glob_matches
 
 
 def parse_matrix(path: Path) -> tuple[MatrixSpec | None, Source, list[Issue]]:

@@ -15,20 +15,17 @@ module-level literals instead (`ast.literal_eval`):
 from __future__ import annotations
 
 import ast
-import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from certify.config.selector import unmet
+from certify.errors import ProfileError
 from certify.load.shapes import SHAPES, bounded, check_shape
 from certify.load.slo import check_slo
 
 _NAMES = ("PROFILE", "TARGET", "REQUIRES", "SHAPE", "USERS", "SECONDS", "SLO")
-
-
-class ProfileError(ValueError):
-    """A locustfile is missing or declares something certify cannot use."""
 
 
 @dataclass(frozen=True)
@@ -46,11 +43,9 @@ class LoadProfile:
 
     def inapplicable(self, values: Mapping[str, str]) -> str | None:
         """Why the profile does not apply to a cell of `values`, or None."""
-        for dim, patterns in self.requires.items():
-            have = values.get(dim, "")
-            if not any(fnmatch.fnmatchcase(have, p) for p in patterns):
-                wanted = ", ".join(patterns)
-                return f"load profile {self.name} needs {dim} in [{wanted}] (cell: {have or '-'})"
+        for dim, patterns, have in unmet(self.requires, values):
+            wanted = ", ".join(patterns)
+            return f"load profile {self.name} needs {dim} in [{wanted}] (cell: {have or '-'})"
         return None
 
     def endpoint(self, options: Mapping[str, Any]) -> str | None:

@@ -18,29 +18,29 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from certify.errors import UsageError
+from certify.cell import cell_slug
+from certify.errors import LoadError, ProfileError, StatsError
+from certify.host.pool import session_marker
+from certify.host.process import raise_on_signals, start_child, stop_group, wait_child
+from certify.host.provenance import now
 from certify.load import shapes
 from certify.load import slo as slos
-from certify.load.profile import LoadProfile, ProfileError, read_profile
+from certify.load.profile import LoadProfile, read_profile
 from certify.load.shapes import bounded, check_shape
-from certify.load.stats import FaultWindow, StatsError, summary, windows
+from certify.load.stats import FaultWindow, summary, windows
 from certify.plan import PlannedCell
 from certify.platforms.base import PlatformSession, Runtime
-from certify.platforms.services.supervisor import redact_file
+from certify.platforms.local.services.supervisor import redact_file
 from certify.results import Record, RecordStore
-from certify.run.process import raise_on_signals, start_child, stop_group, wait_child
-from certify.run.provenance import now
-from certify.runtimes.pool import session_marker
 
 __all__ = ["FaultWindow", "LoadError", "check_loopback", "run_load"]
 
 _LOCUST_DONE = (0, 1)  # locust exits 1 when a request failed or an SLO was missed: it ran
 _GRACE_S = 90.0  # start-up and shutdown on top of the shape's duration
 _MAX_BEFORE_WAIT_S = 60.0
-
-
-class LoadError(UsageError):
-    """A load run was asked to do something it must not (a non-loopback endpoint)."""
+# schemes of endpoints a load reaches over the network; storage URIs (s3://bucket, file:, sqlite:)
+# name places, not hosts, and are reached through one of these endpoints
+_NETWORK_SCHEMES = frozenset({"http", "https", "sc", "thrift", "grpc"})
 
 
 def check_loopback(endpoint: str) -> str:
@@ -64,7 +64,7 @@ def _endpoints(options: Mapping[str, Any]) -> list[str]:
     for value in options.values():
         if isinstance(value, Mapping):
             found += _endpoints(value)
-        elif isinstance(value, str) and "://" in value and not value.startswith("file:"):
+        elif isinstance(value, str) and urlsplit(value).scheme in _NETWORK_SCHEMES:
             found.append(value)
     return found
 
@@ -159,7 +159,7 @@ def run_load(
     try:
         rc, window, fault_error = _execute(job, runtime, session, timeout_s, during)
     finally:
-        redact_file(job.log, list(getattr(session, "secrets", [])))
+        redact_file(job.log, session.secrets)
     status, message, prov = _verdict(job, rc, window, fault_error, during_name)
     return done(status, message, prov, applies=prov.pop("applicable", True))
 
@@ -177,8 +177,6 @@ def _prepare(
     why = profile.inapplicable(values)
     if why:
         raise _NotApplicable(why)
-    from certify.run.runner import cell_slug
-
     slug = cell_slug(planned.cell.id)
     options = session.options(planned, out / "work" / slug)
     endpoint = profile.endpoint(options)
@@ -211,7 +209,7 @@ def _env(job: _Job, session: PlatformSession) -> dict[str, str]:
     env = {
         **os.environ,
         **session.env(job.planned),
-        **session_marker(session),
+        **session_marker(session.session_id),
         "CERTIFY_LOAD_CELL": str(job.folder / "cell.json"),
         "CERTIFY_LOAD_SHAPE": job.shape,
         "CERTIFY_LOAD_SECONDS": str(job.seconds),

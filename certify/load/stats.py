@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from certify.errors import StatsError
+
 AGGREGATED = "Aggregated"
 RECOVERED_FRACTION = 0.8  # throughput is back once it reaches this share of the before-window rps
 _SMOOTH_S = 2  # seconds of history a recovery rate is measured over (one row is a second)
-
-
-class StatsError(ValueError):
-    """A locust stats file is missing or not in locust's format."""
 
 
 @dataclass(frozen=True)

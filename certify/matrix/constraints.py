@@ -7,21 +7,13 @@ every completion) or None (not decided yet). Full assignments always get True or
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from certify.config.selector import glob_matches
+
 UNSET = -1
 Assignment = Sequence[int]
-
-
-def glob_matches(value: str, globs: Sequence[str]) -> bool:
-    """True if `value` matches a positive glob (or none is given) and no `!`-negated glob."""
-    positive = [g for g in globs if not g.startswith("!")]
-    negative = [g[1:] for g in globs if g.startswith("!")]
-    if positive and not any(fnmatch.fnmatchcase(value, g) for g in positive):
-        return False
-    return not any(fnmatch.fnmatchcase(value, g) for g in negative)
 
 
 class Predicate:

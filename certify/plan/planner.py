@@ -8,32 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from certify.cell import Cell
 from certify.config.models import TIERS, ChaosEntry, LoadEntry, ProfileSpec
 from certify.errors import ConfigError, UsageError
 from certify.matrix.coverage import check_coverage
 from certify.matrix.covering import covering_array
 from certify.matrix.model import Matrix, load_matrix
-from certify.matrix.space import cell_id
 
 _T_RE = re.compile(r"^t=([1-9][0-9]*)$")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One combination of dimension values, with its stable id and tier."""
-
-    pairs: tuple[tuple[str, str], ...]
-    tier: str
-
-    @property
-    def id(self) -> str:
-        """The stable id, e.g. `spark=3.5,catalog=hive,storage=local`."""
-        return cell_id([k for k, _ in self.pairs], [v for _, v in self.pairs])
-
-    @property
-    def values(self) -> dict[str, str]:
-        """Dimension -> value, in dimension order."""
-        return dict(self.pairs)
 
 
 @dataclass(frozen=True)

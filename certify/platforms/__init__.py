@@ -1,7 +1,7 @@
 """Platforms: where a cell runs, what it can run, and the interpreter that runs its scenarios."""
 
 from certify.platforms.base import Platform, Runtime
-from certify.platforms.local import LocalPlatform
+from certify.platforms.local.platform import LocalPlatform
 
 __all__ = ["LocalPlatform", "Platform", "Runtime", "get_platform"]
 

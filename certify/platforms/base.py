@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
+from certify.platforms.faults import FaultTarget
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,28 @@ class Assessment:
 
 
 class PlatformSession(Protocol):
-    """The started services of a run (or a `platform up`), and what cells get from them."""
+    """The started services of a run (or a `platform up`), and what cells get from them.
+
+    Everything a kind of evidence needs from a platform is declared here: callers never probe
+    a session with `getattr`.
+    """
+
+    @property
+    def session_id(self) -> str:
+        """The marker every process of the session carries (`CERTIFY_SESSION`); "" for none."""
+        ...
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in any output (logs are redacted of them)."""
+        ...
+
+    def fault_target(self, planned: PlannedCell, token: str) -> FaultTarget | None:
+        """What chaos experiments may do to the cell's services (None: no faults here).
+
+        `token` marks the experiment's own workload processes, which its faults may hit.
+        """
+        ...
 
     def options(self, planned: PlannedCell, workdir: Path) -> dict[str, Any]:
         """Endpoints and settings for the cell's fixtures (no secrets: they go in `env`)."""

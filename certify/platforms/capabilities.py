@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from certify.run.provenance import java_version
+from certify.host.provenance import java_version
 
 SERVICES = ("spark-master", "spark-worker", "spark-connect", "hive-metastore", "seaweedfs")
 SERVICES_WITHOUT_PROCESS = ("sql-catalog",)
@@ -66,7 +66,7 @@ def connect_server_jar(spark_home: Path) -> Path | None:
 def describe(platform: Any) -> dict[str, Any]:
     """The capability report `certify platform info` prints."""
     from certify.platforms.jars import maven_reachable
-    from certify.platforms.services.seaweedfs import weed_binary
+    from certify.platforms.local.services.seaweedfs import weed_binary
     from certify.runtimes.envs import _uv
 
     names, why_no_gpu = gpus()

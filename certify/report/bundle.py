@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from certify.errors import UsageError
-from certify.report.load import UnusableReport, read_report
+from certify.errors import UnusableReport, UsageError
+from certify.report.readback import read_report
 
 BUNDLE_SCHEMA = "certify.bundle/1"
 MANIFEST = "MANIFEST.json"

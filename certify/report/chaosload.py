@@ -10,13 +10,10 @@ record that lacks any of it (missing evidence is reported as missing, never as a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from certify.report.verdict import status_rank
 from certify.results import Record
-
-if TYPE_CHECKING:
-    from certify.report.model import CellResult, SuiteResult
 
 # provenance keys that belong to one record, not to the cell (kept per test in report.json)
 RECORD_KEYS = ("metrics", "chaos", "load")
@@ -154,25 +151,23 @@ def _main_record(records: Sequence[Record]) -> Record | None:
     return min(records, key=lambda r: status_rank(r.status)) if records else None
 
 
-def suite_detail(result: SuiteResult, records: Sequence[Record]) -> dict[str, Any]:
+def suite_detail(kind: str, name: str, records: Sequence[Record]) -> dict[str, Any]:
     """Extra keys of an experiment or load criterion in report.json (empty for other kinds)."""
-    kind = {"experiment": "experiment", "load": "load"}.get(result.kind)
-    mine = [r for r in records if r.kind == kind and r.suite == result.name]
+    mine = [r for r in records if r.kind == kind and r.suite == name]
     main = _main_record(mine)
     if main is None or not main.applicable:
+        return {}
+    if kind not in ("experiment", "load"):
         return {}
     detail = experiment_detail(main) if kind == "experiment" else load_detail(main)
     detail.pop("status")
     return detail
 
 
-def chaos_rows(cell: CellResult) -> list[dict[str, Any]]:
+def chaos_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> list[dict[str, Any]]:
     """The cell's chaos section: one row per experiment record."""
     rows: list[dict[str, Any]] = []
-    if not cell.measured:
-        return rows
-    verdicts = {s.criterion: s.verdict for s in cell.suites}
-    for record in cell.measured:
+    for record in measured:
         if record.kind != "experiment":
             continue
         detail = experiment_detail(record)
@@ -194,13 +189,10 @@ def chaos_rows(cell: CellResult) -> list[dict[str, Any]]:
     return rows
 
 
-def load_rows(cell: CellResult) -> list[dict[str, Any]]:
+def load_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> list[dict[str, Any]]:
     """The cell's load section: one row per load record, with its SLOs and windows."""
     rows: list[dict[str, Any]] = []
-    if not cell.measured:
-        return rows
-    verdicts = {s.criterion: s.verdict for s in cell.suites}
-    for record in cell.measured:
+    for record in measured:
         if record.kind != "load":
             continue
         detail = load_detail(record)

@@ -324,7 +324,7 @@ def render_html(report: Report) -> str:
 
 def write_html(report: Report, out: Path) -> Path:
     """`report.html`."""
-    from certify.report.writers import atomic_write
+    from certify.host.files import atomic_write
 
     path = out / "report.html"
     atomic_write(path, render_html(report))

@@ -14,9 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from certify.errors import UsageError
+from certify.errors import UnusableReport, UsageError
 from certify.plan import Plan, PlannedCell
-from certify.report.load import Evidence, UnusableReport, load_evidence, planned_cell
+from certify.report.readback import Evidence, load_evidence, planned_cell
 from certify.report.verdict import status_rank
 from certify.results import Record
 

@@ -72,12 +72,12 @@ class CellResult:
     @cached_property
     def chaos_section(self) -> list[dict[str, Any]]:
         """One row per experiment of the cell (computed once for every output)."""
-        return chaos_rows(self)
+        return chaos_rows(self.measured, {s.criterion: s.verdict for s in self.suites})
 
     @cached_property
     def load_section(self) -> list[dict[str, Any]]:
         """One row per load profile of the cell, with SLOs and windows (computed once)."""
-        return load_rows(self)
+        return load_rows(self.measured, {s.criterion: s.verdict for s in self.suites})
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def suite_json(s: SuiteResult, records: tuple[Record, ...] = ()) -> dict[str, An
     if s.checks:
         out["checks"] = [dict(c) for c in s.checks]
     if s.kind in ("experiment", "load") and records:
-        out.update(suite_detail(s, records))
+        out.update(suite_detail(s.kind, s.name, records))
     return out
 
 

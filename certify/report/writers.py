@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from certify.host.files import atomic_write
 from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES
 from certify.report.model import CellResult, Report
@@ -17,13 +17,6 @@ _JUNIT_STATUS = {"failed": "failure", "error": "error", "skipped": "skipped", "n
 # Characters XML 1.0 cannot carry at all; test output sometimes holds them (ANSI, NUL).
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_LIST_LIMIT = 50
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def write_json(report: Report, out: Path, doc: dict[str, Any] | None = None) -> Path:

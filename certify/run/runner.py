@@ -12,8 +12,18 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from certify.cell import cell_slug
 from certify.config.models import LoadEntry
-from certify.errors import InfrastructureError
+from certify.errors import InfrastructureError, Interrupted
+from certify.host.pool import (
+    PARALLEL_VAR,
+    Children,
+    available_memory_gib,
+    run_concurrently,
+    session_marker,
+)
+from certify.host.process import raise_on_signals
+from certify.host.provenance import PROVENANCE_VAR, collect, now
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
@@ -21,16 +31,7 @@ from certify.platforms.base import Assessment, PlatformSession, Runtime
 from certify.report import Policy, Report
 from certify.report.finalize import finalize
 from certify.results import Record, RecordStore
-from certify.run.process import Interrupted, raise_on_signals
-from certify.run.provenance import PROVENANCE_VAR, collect, now
 from certify.run.resume import RunSpec, finished
-from certify.runtimes.pool import (
-    PARALLEL_VAR,
-    Children,
-    available_memory_gib,
-    run_concurrently,
-    session_marker,
-)
 
 # pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
 _COMPLETED = (0, 1)
@@ -54,11 +55,6 @@ class RunOptions:
     durations: dict[str, float] = field(default_factory=dict)  # seconds per cell, for ordering
     load_shape: str | None = None  # overrides every load entry's shape (certify load run)
     load_seconds: float | None = None  # overrides every load profile's duration
-
-
-def cell_slug(cell_id: str) -> str:
-    """A folder name for a cell id (`spark=3.5,catalog=hive` -> `spark-3.5_catalog-hive`)."""
-    return cell_id.replace("=", "-").replace(",", "_")
 
 
 def new_run_id() -> str:
@@ -414,13 +410,13 @@ def _pytest(
     retry = next((p.retry for p in cells if p.retry), None)
     argv = [
         str(runtime.python), "-m", "pytest", *(f"scenarios/{s}" for s in suites),
-        "-p", "certify.pytest_plugin", "-p", "no:cacheprovider", "-q", "--color=no",
+        "-p", "certify.pytest.plugin", "-p", "no:cacheprovider", "-q", "--color=no",
         "--rootdir", str(options.root), "--junitxml", str(evidence / "pytest-junit.xml"),
         "--certify-store", str(store.path.resolve()), "--certify-run-id", run_id,
         *_cell_args(cells, options, session, evidence),
         *(["--certify-retry", retry] if retry else []),
         # allure-results with the cell on every result (a no-op where allure-pytest is missing)
-        "-p", "certify.allure_plugin",
+        "-p", "certify.pytest.allure",
         "--certify-alluredir", str((options.out / "allure-results").resolve()),
     ]  # fmt: skip
     jars = [j for p in cells for j in session.options(p, options.out).get("jars", [])]
@@ -431,7 +427,7 @@ def _pytest(
         "PYSPARK_DRIVER_PYTHON": str(runtime.python),
         "PYTHONDONTWRITEBYTECODE": "1",
         PROVENANCE_VAR: json.dumps(extra),
-        **session_marker(session),
+        **session_marker(session.session_id),
     }
     for planned in cells:
         # credentials reach the cells only here, never on a command line or in their options

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from certify.errors import InfrastructureError
-from certify.run.provenance import now
+from certify.host.provenance import now
 from certify.runtimes.spec import PLATFORM_EXTRA, RuntimeSpec, certify_source
 
 ENV_DIR_VAR = "CERTIFY_ENV_DIR"
@@ -195,7 +195,7 @@ def _commands(tool: str, spec: RuntimeSpec, target: Path) -> list[list[str]]:
 
 
 def _call(argv: list[str], log: Path) -> int:
-    from certify.run.process import run_supervised
+    from certify.host.process import run_supervised
 
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     return run_supervised(argv, log, Path.cwd(), env, _BUILD_TIMEOUT_S)

@@ -22,8 +22,7 @@ from typing import Any
 
 import pytest
 
-from certify.pytest_plugin import CellContext
-from certify.run.runner import cell_slug
+from certify.scenario import CellContext, cell_slug
 from fixtures.parity import (
     canonical_rows,
     parity_failures,

@@ -251,7 +251,7 @@ def test_an_evidence_bundle_verifies_and_every_tampering_is_named(
 
 
 def test_a_bundle_of_a_folder_without_a_report_is_refused(tmp_path: Path) -> None:
-    from certify.report.load import UnusableReport
+    from certify.errors import UnusableReport
 
     with pytest.raises(UnusableReport, match="no such report"):
         create_bundle(tmp_path)

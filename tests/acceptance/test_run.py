@@ -295,7 +295,7 @@ def test_a_suite_that_does_not_apply_to_the_cell_neither_certifies_nor_fails_it(
 def test_a_cell_the_platform_cannot_provide_a_fixture_for_stays_not_run(tmp_path: Path) -> None:
     project = make_project(
         tmp_path / "p",
-        "from certify.pytest_plugin import not_run\n\n"
+        "from certify.scenario import not_run\n\n"
         "def test_needs_a_service(cell):\n    not_run('the object store is down here')\n",
     )
     out = tmp_path / "out"

@@ -13,7 +13,7 @@ from certify.matrix.model import Matrix, load_matrix
 from certify.plan import build_plan
 from certify.plan.planner import PlannedCell
 from certify.platforms.base import Runtime
-from certify.platforms.local import LocalPlatform
+from certify.platforms.local.platform import LocalPlatform
 from tests.integration.cells import CONNECT_HIVE, REST_S3, cell_id, write_matrix
 
 PROFILE = "load-cells"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from certify.chaos.runner import run_experiment
-from certify.platforms import procs
+from certify.host import procs
 from certify.results import Record, RecordStore
 from tests.integration.cells import REST_S3
 from tests.integration.load_platform import LoadPlatform, load_platform

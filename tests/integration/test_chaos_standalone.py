@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from certify.chaos.runner import run_experiment
-from certify.platforms import procs
+from certify.host import procs
 from certify.results import Record, RecordStore
 from tests.integration.cells import STANDALONE_HIVE
 from tests.integration.load_platform import LoadPlatform, load_platform

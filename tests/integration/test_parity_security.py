@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from certify.platforms.services.seaweedfs import BUCKET, SeaweedFS, weed_binary
+from certify.platforms.local.services.seaweedfs import BUCKET, SeaweedFS, weed_binary
 from fixtures.parity import (
     canonical_rows,
     compare_results,

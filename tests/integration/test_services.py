@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from certify.platforms import procs
-from certify.platforms.services.base import Service
-from certify.platforms.services.hive_metastore import HiveMetastore
-from certify.platforms.services.seaweedfs import SeaweedFS, weed_binary
-from certify.platforms.services.spark_connect import SparkConnect
-from certify.platforms.services.spark_standalone import SparkMaster, SparkWorker
-from certify.platforms.services.sql_catalog import SqlCatalog
-from certify.platforms.services.supervisor import Supervisor
-from certify.platforms.state import Session
+from certify.host import procs
+from certify.platforms.local.services.base import Service
+from certify.platforms.local.services.hive_metastore import HiveMetastore
+from certify.platforms.local.services.seaweedfs import SeaweedFS, weed_binary
+from certify.platforms.local.services.spark_connect import SparkConnect
+from certify.platforms.local.services.spark_standalone import SparkMaster, SparkWorker
+from certify.platforms.local.services.sql_catalog import SqlCatalog
+from certify.platforms.local.services.supervisor import Supervisor
+from certify.platforms.local.state import SessionState
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ def test_a_service_starts_healthy_on_loopback_and_stops_completely(
     kind: str, tmp_path: Path, spark35_home: Path, request: pytest.FixtureRequest
 ) -> None:
     services = FACTORIES[kind](spark35_home, lambda: request.getfixturevalue("spark41_home"))
-    session = Session.create("run", tmp_path / "state")
+    session = SessionState.create("run", tmp_path / "state")
     supervisor = Supervisor(session, tmp_path / "logs", secrets=[SECRET])
     try:
         running = supervisor.start(services)
@@ -94,11 +94,11 @@ def test_a_service_starts_healthy_on_loopback_and_stops_completely(
 def test_a_service_that_dies_while_starting_is_reported_with_its_log(tmp_path: Path) -> None:
     class Broken(SqlCatalog):
         def launch(self, home: Path):  # type: ignore[no-untyped-def]
-            from certify.platforms.services.base import Launch
+            from certify.platforms.local.services.base import Launch
 
             return Launch(("sh", "-c", "echo cannot start >&2; exit 7"), "nowhere", expect="sh")
 
-    session = Session.create("run", tmp_path / "state")
+    session = SessionState.create("run", tmp_path / "state")
     supervisor = Supervisor(session, tmp_path / "logs")
     from certify.errors import InfrastructureError
 

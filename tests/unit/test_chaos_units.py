@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from certify.chaos import experiments as exps
-from certify.chaos.control import ControlError, ControlServer, call
+from certify.chaos.control import ControlServer, call
 from certify.chaos.journal import criteria, verdict
+from certify.errors import ControlError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from certify.chaos.proxy import FaultProxy
+from certify.platforms.local.proxy import FaultProxy
 
 
 class _Echo(socketserver.BaseRequestHandler):

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from certify.load.profile import ProfileError, read_profile
-from certify.load.runner import LoadError, check_loopback
+from certify.errors import LoadError, ProfileError
+from certify.load.profile import read_profile
+from certify.load.runner import check_loopback
 from certify.load.shapes import SHAPES, schedule, target
 from certify.load.slo import evaluate, locust_round, met, override_from_env, rounding_bound
 from certify.load.stats import FaultWindow, summary, windows

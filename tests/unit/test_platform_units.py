@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from certify.host import procs
 from certify.matrix.model import load_matrix
 from certify.plan import build_plan
-from certify.platforms import procs
 from certify.platforms.jars import Jar, JarProvider, Missing, sha256
-from certify.platforms.local import LocalPlatform
-from certify.platforms.state import Session, sweep_stale
+from certify.platforms.local.platform import LocalPlatform
+from certify.platforms.local.state import SessionState, sweep_stale
 from certify.runtimes.envs import MARKER, EnvCache
 from certify.runtimes.spec import RuntimeSpec
 from tests.integration.cells import PROFILES, cell_id, write_matrix
@@ -103,7 +103,7 @@ def _marked_sleeper(session: str) -> subprocess.Popen[bytes]:
 
 
 def test_the_next_command_sweeps_a_session_whose_owner_died(tmp_path: Path) -> None:
-    session = Session.create("run", tmp_path)
+    session = SessionState.create("run", tmp_path)
     owner = subprocess.Popen([sys.executable, "-c", "pass"])
     owner.wait()
     meta = {**session.meta, "owner": owner.pid, "owner_started": 1}
@@ -117,8 +117,8 @@ def test_the_next_command_sweeps_a_session_whose_owner_died(tmp_path: Path) -> N
 
 
 def test_a_live_session_and_a_finished_platform_up_are_not_swept(tmp_path: Path) -> None:
-    live = Session.create("run", tmp_path)
-    up = Session.create("up", tmp_path)
+    live = SessionState.create("run", tmp_path)
+    up = SessionState.create("up", tmp_path)
     meta = {**up.meta, "owner": 999_999_999, "complete": True}
     (up.path / "session.json").write_text(json.dumps(meta))
     sleeper = _marked_sleeper(up.id)
@@ -143,7 +143,8 @@ def test_a_reused_pid_is_not_taken_for_the_recorded_process() -> None:
 def _planned(matrix, values):  # type: ignore[no-untyped-def]
     plan = build_plan(matrix, "platform-unrunnable")
     wanted = cell_id(values)
-    from certify.plan.planner import Cell, PlannedCell
+    from certify.cell import Cell
+    from certify.plan import PlannedCell
 
     for planned in plan.cells:
         if planned.cell.id == wanted:

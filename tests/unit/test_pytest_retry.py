@@ -52,7 +52,7 @@ def _run(pytester: pytest.Pytester, *extra: str) -> tuple[pytest.RunResult, Reco
     store = RecordStore(pytester.path / "results.sqlite")
     result = pytester.runpytest(
         "-p",
-        "certify.pytest_plugin",
+        "certify.pytest.plugin",
         "--certify-cell",
         CELL,
         "--certify-store",
@@ -110,7 +110,7 @@ def test_retries_do_not_apply_without_the_marker_or_policy(pytester: pytest.Pyte
     store_path = Path(pytester.path / "r.sqlite")
     pytester.runpytest(
         "-p",
-        "certify.pytest_plugin",
+        "certify.pytest.plugin",
         "--certify-cell",
         CELL,
         "--certify-store",

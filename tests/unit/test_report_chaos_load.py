@@ -14,12 +14,13 @@ from typing import Any
 import jsonschema
 import pytest
 
+from certify.cell import Cell
 from certify.config.policy import ChaosCriterion, Policy, SloCriterion, TierRequirement, Waiver
-from certify.plan import Cell, CoverageGroup, Plan, PlannedCell
+from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report import assemble, schema
 from certify.report.html import render_html
-from certify.report.load import load_evidence
 from certify.report.model import Report
+from certify.report.readback import load_evidence
 from certify.report.writers import write_all
 from certify.results import Record
 
@@ -419,7 +420,7 @@ def test_reports_written_before_records_kept_their_metrics_still_decide() -> Non
         test.pop("metrics", None)
         test.pop("load", None)
     cell["provenance"] = {**cell["provenance"], "metrics": {"p95_ms": 250.0}}  # the old form
-    from certify.report.load import evidence_of
+    from certify.report.readback import evidence_of
 
     evidence = evidence_of(doc, Path("old/report.json"))
     again = assemble(evidence.run, evidence.plan, evidence.records, {}, evidence.policy(), now=NOW)

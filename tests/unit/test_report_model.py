@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
+from certify.cell import Cell
 from certify.config.policy import Policy, SloCriterion, TierRequirement, Waiver
-from certify.plan import Cell, CoverageGroup, Plan, PlannedCell
+from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report import aggregate, assemble
 from certify.report.model import Report
 from certify.results import Record

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from certify.plan import Cell, PlannedCell
+from certify.cell import Cell
+from certify.plan import PlannedCell
 from certify.report.aggregate import cell_result
 from certify.report.verdict import VERDICTS, rank, status_rank, worst
 from certify.results import Record

@@ -1,6 +1,6 @@
 """Allure results per cell: the cell is a parameter and a label of every Allure test result.
 
-certify starts scenario pytest runs with ``-p certify.allure_plugin --certify-alluredir DIR``.
+certify starts scenario pytest runs with ``-p certify.pytest.allure --certify-alluredir DIR``.
 Where allure-pytest is installed in the runtime, this points it at DIR and adds the cell to
 every result: as a parameter (so Allure's historyId, and with it history and retries, is kept
 per cell rather than merged across cells), as labels (`cell`, `tier`, one per dimension) and as
@@ -40,7 +40,7 @@ class _CellLabels:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         """Before allure-pytest computes the historyId (after this teardown's inner hooks)."""
-        from certify.pytest_plugin import item_cell
+        from certify.pytest.plugin import item_cell
 
         cell = item_cell(item)
         if cell is not None:

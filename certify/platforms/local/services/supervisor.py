@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from certify.errors import InfrastructureError
-from certify.platforms import procs
-from certify.platforms.services.base import Launch, Service
-from certify.platforms.state import ServiceRecord, Session
+from certify.host import procs
+from certify.platforms.local.services.base import Launch, Service
+from certify.platforms.local.state import ServiceRecord, SessionState
 
 _POLL_S = 0.25
 
@@ -44,7 +44,7 @@ class Supervisor:
 
     def __init__(
         self,
-        session: Session,
+        session: SessionState,
         logs: Path,
         secrets: Sequence[str] = (),
         die_with_parent: bool = True,

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from certify.platforms import procs
+from certify.host import procs
 
 STATE_DIR_VAR = "CERTIFY_STATE_DIR"
 SESSION_FILE = "session.json"
@@ -48,7 +48,7 @@ class ServiceRecord:
         return self.pid > 0 and procs.is_same(self.pid, self.started, self.expect)
 
 
-class Session:
+class SessionState:
     """A session folder: its owner, its mode (`run` or `up`) and its services' pid files."""
 
     def __init__(self, path: Path) -> None:
@@ -56,7 +56,7 @@ class Session:
         self.id = path.name
 
     @classmethod
-    def create(cls, mode: str, root: Path | None = None) -> Session:
+    def create(cls, mode: str, root: Path | None = None) -> SessionState:
         """A new session owned by this process."""
         root = root or state_dir()
         stamp = time.strftime("%Y%m%d%H%M%S")
@@ -124,12 +124,12 @@ class Session:
         return pids
 
 
-def sessions(root: Path | None = None) -> list[Session]:
+def sessions(root: Path | None = None) -> list[SessionState]:
     """Every session folder under the state folder."""
     root = root or state_dir()
     if not root.is_dir():
         return []
-    return [Session(p) for p in sorted(root.iterdir()) if (p / SESSION_FILE).exists()]
+    return [SessionState(p) for p in sorted(root.iterdir()) if (p / SESSION_FILE).exists()]
 
 
 def sweep_stale(root: Path | None = None) -> list[str]:
@@ -145,7 +145,7 @@ def sweep_stale(root: Path | None = None) -> list[str]:
     return swept
 
 
-def up_session(root: Path | None = None) -> Session | None:
+def up_session(root: Path | None = None) -> SessionState | None:
     """The `platform up` session, if one exists."""
     found = [s for s in sessions(root) if s.mode == "up"]
     return found[-1] if found else None

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from certify.platforms.services.base import LOOPBACK, Launch, free_port, tcp_open
-from certify.platforms.services.spark_standalone import spark_env
+from certify.platforms.local.services.base import LOOPBACK, Launch, free_port, tcp_open
+from certify.platforms.local.services.spark_standalone import spark_env
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 

@@ -12,7 +12,13 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from certify.platforms.services.base import LOOPBACK, Launch, free_ports, http_status, tcp_open
+from certify.platforms.local.services.base import (
+    LOOPBACK,
+    Launch,
+    free_ports,
+    http_status,
+    tcp_open,
+)
 
 BUCKET = "warehouse"
 TABLE_BUCKET = "lake"

@@ -1,6 +1,6 @@
 """certify's pytest plugin: the cells under test, the `requires` marker, and durable records.
 
-certify starts pytest with ``-p certify.pytest_plugin`` and either one cell
+certify starts pytest with ``-p certify.pytest.plugin`` and either one cell
 (``--certify-cell ID ...``) or a manifest of several (``--certify-cells FILE``, for
 ``certify run -n N``). With several, every test runs once per cell: the cell is a session-scoped
 parameter, so each cell's fixtures (its Spark session) are set up once and reused by all its
@@ -13,38 +13,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import pytest
 
-from certify.matrix.constraints import glob_matches
-from certify.pytest_recorder import NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, Recorder
+from certify.cell.context import CellContext
+from certify.config.selector import unmet
+from certify.pytest.recorder import NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, Recorder
 from certify.results import RecordStore
-
-
-@dataclass(frozen=True)
-class CellContext:
-    """The cell a scenario runs against: id, dimension values, tier and a private work folder."""
-
-    id: str
-    values: Mapping[str, str]
-    tier: str
-    workdir: Path
-    options: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CellContext:
-        """A cell from a manifest entry (`id`, `values`, `tier`, `workdir`, `options`)."""
-        return cls(
-            str(data["id"]),
-            dict(data["values"]),
-            str(data.get("tier", "experimental")),
-            Path(data["workdir"]),
-            dict(data.get("options") or {}),
-        )
-
 
 cells_key = pytest.StashKey[list[CellContext]]()
 
@@ -65,11 +42,8 @@ def unmet_requirements(markers: list[pytest.Mark], values: Mapping[str, str]) ->
     """Why a cell does not meet a test's `requires(dim=glob, ...)` markers (empty if it does)."""
     reasons = []
     for mark in markers:
-        for dim, globs in mark.kwargs.items():
-            wanted = [globs] if isinstance(globs, str) else list(globs)
-            have = values.get(dim)
-            if have is None or not glob_matches(have, wanted):
-                reasons.append(f"requires {dim}={'|'.join(wanted)}, cell has {dim}={have}")
+        for dim, wanted, have in unmet(mark.kwargs, values):
+            reasons.append(f"requires {dim}={'|'.join(wanted)}, cell has {dim}={have}")
     return reasons
 
 
@@ -124,7 +98,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "retry(on=[regex, ...], times=N): retry up to N times when the failure matches a regex; "
         "a pass after a failure is recorded as flaky",
     )
-    from certify.pytest_retry import RetryPlugin, parse_option
+    from certify.pytest.retry import RetryPlugin, parse_option
 
     config.pluginmanager.register(
         RetryPlugin(parse_option(config.getoption("certify_retry"))), "certify-retry"
@@ -197,7 +171,7 @@ def cell(certify_cell: CellContext | None) -> CellContext:
     if certify_cell is None:
         pytest.fail(
             "scenarios need a cell: run them with `certify run`, or pass "
-            "`-p certify.pytest_plugin --certify-cell spark=3.5,catalog=hive,...`",
+            "`-p certify.pytest.plugin --certify-cell spark=3.5,catalog=hive,...`",
             pytrace=False,
         )
     return certify_cell

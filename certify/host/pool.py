@@ -12,16 +12,12 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
 
-from certify.platforms.procs import SESSION_VAR
-from certify.run.process import start_child, stop_group, wait_child
+from certify.errors import Cancelled
+from certify.host.process import start_child, stop_group, wait_child
+from certify.host.procs import SESSION_VAR
 
 PARALLEL_VAR = "CERTIFY_PARALLEL_RUNTIMES"
-
-
-class Cancelled(Exception):
-    """The run was interrupted: no further cell starts, and a stopped cell records nothing."""
 
 
 class Children:
@@ -91,9 +87,8 @@ def run_concurrently(work: Sequence[Callable[..., None]], parallel: int) -> None
                     future.result()
 
 
-def session_marker(session: Any) -> dict[str, str]:
-    """The environment marker of the platform session, inherited by every child process."""
-    session_id = getattr(session, "session_id", "")
+def session_marker(session_id: str) -> dict[str, str]:
+    """The environment marker of a platform session, inherited by every child process."""
     return {SESSION_VAR: session_id} if session_id else {}
 
 

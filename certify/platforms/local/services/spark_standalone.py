@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from certify.platforms.services.base import LOOPBACK, Launch, free_ports, http_json
+from certify.platforms.local.services.base import LOOPBACK, Launch, free_ports, http_json
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"

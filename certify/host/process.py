@@ -17,17 +17,10 @@ from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
 
-from certify.platforms.procs import die_with_parent
+from certify.errors import Interrupted
+from certify.host.procs import die_with_parent
 
 _GRACE_S = 10.0
-
-
-class Interrupted(Exception):
-    """certify received SIGINT or SIGTERM while a child ran."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
-        self.signum = signum
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = _GRACE_S) -> None:

@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from certify.chaos.target import ROLES, ServiceInfo
 from certify.errors import InfrastructureError
+from certify.host import procs
 from certify.plan import PlannedCell
-from certify.platforms import procs
+from certify.platforms.faults import ROLES, ServiceInfo
 
 # the environment variable that marks this experiment's workload processes
 RUN_VAR = "CERTIFY_CHAOS_RUN"
@@ -187,7 +187,7 @@ class LocalFaultTarget:
 
     def proxy(self, service: str) -> str:
         """A fault proxy in front of `service` (`NAME` or `NAME/PORT-NAME`); its endpoint."""
-        from certify.chaos.proxy import FaultProxy
+        from certify.platforms.local.proxy import FaultProxy
 
         name, _, port_name = service.partition("/")
         name = self.resolve(name)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from certify.platforms.services.base import LOOPBACK, Launch, free_port, tcp_open
+from certify.platforms.local.services.base import LOOPBACK, Launch, free_port, tcp_open
 
 MAIN_CLASS = "LoopbackMetastore"
 _SOURCE = Path(__file__).parent / "java" / "LoopbackMetastore.java"

@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from certify.host.provenance import java_version, package_version
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need, Runtime
 from certify.platforms.jars import Jar, JarProvider, Missing
-from certify.run.provenance import java_version, package_version
 
 PYICEBERG_CATALOGS = ("iceberg-rest", "iceberg-sql")
 # Values that need something the local platform cannot start on this machine.
@@ -113,7 +113,7 @@ class LocalPlatform:
         assessments: Mapping[str, Assessment] | None = None,
     ) -> Any:
         """Start the services the runnable `cells` need, shared where they can be."""
-        from certify.platforms.session import LocalSession
+        from certify.platforms.local.session import LocalSession
 
         found = dict(assessments or {})
         for planned in cells:
@@ -121,15 +121,9 @@ class LocalPlatform:
                 found[planned.cell.id] = self.assess(matrix, planned, fetch=True)
         runnable = [p for p in cells if found[p.cell.id].runnable]
         homes = {p.cell.id: self._spark_home(matrix, p) for p in runnable}
-        session = LocalSession(self, runnable, found, homes, logs, mode)
+        session = LocalSession(runnable, found, homes, logs, mode)
         session.start()
         return session
-
-    def fault_target(self, session: Any, planned: PlannedCell, run_token: str = "") -> Any:
-        """The chaos fault target of `planned` in a session this platform started."""
-        from certify.chaos.local import LocalFaultTarget
-
-        return LocalFaultTarget(session, planned, run_token)
 
     def _spark_home(self, matrix: Matrix, planned: PlannedCell) -> Path | None:
         from certify.platforms.capabilities import host_spark_home, spark_home_of
@@ -161,7 +155,7 @@ def _blocker(matrix: Matrix, values: Mapping[str, str]) -> str | None:
             return f"gpu=nvidia needs an NVIDIA GPU and its driver: {why}"
     needs_weed = values.get("storage") == "s3" or values.get("catalog") == "iceberg-rest"
     if needs_weed:
-        from certify.platforms.services.seaweedfs import weed_binary
+        from certify.platforms.local.services.seaweedfs import weed_binary
 
         if weed_binary() is None:
             return (

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from certify.host.provenance import collect, now
 from certify.results import Record, RecordStore
-from certify.run.provenance import collect, now
 
 NOT_RUN_PREFIX = "not_run: "
 # a scenario whose `requires` the cell does not meet: not_run, and not applicable to the cell

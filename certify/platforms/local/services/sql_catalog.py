@@ -7,7 +7,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from certify.platforms.services.base import Launch
+from certify.platforms.local.services.base import Launch
 
 
 @dataclass

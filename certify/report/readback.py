@@ -9,17 +9,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from certify.cell import Cell
 from certify.config.policy import Policy
-from certify.errors import UsageError
-from certify.plan import Cell, CoverageGroup, Plan, PlannedCell
+from certify.errors import UnusableReport
+from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report.chaosload import RECORD_KEYS
 from certify.results import Record
-
-
-class UnusableReport(UsageError):
-    """A report that is missing, truncated, not JSON or not a valid certify.report/1 document."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

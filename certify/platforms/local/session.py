@@ -13,24 +13,22 @@ import secrets
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from certify.errors import InfrastructureError
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need
+from certify.platforms.faults import FaultTarget
 from certify.platforms.jars import Jar
-from certify.platforms.services.base import Service
-from certify.platforms.services.hive_metastore import HiveMetastore
-from certify.platforms.services.seaweedfs import SeaweedFS, weed_binary
-from certify.platforms.services.spark_connect import SparkConnect
-from certify.platforms.services.spark_standalone import SparkMaster, SparkWorker
-from certify.platforms.services.sql_catalog import SqlCatalog
-from certify.platforms.services.supervisor import Running, Supervisor
+from certify.platforms.local.services.base import Service
+from certify.platforms.local.services.hive_metastore import HiveMetastore
+from certify.platforms.local.services.seaweedfs import SeaweedFS, weed_binary
+from certify.platforms.local.services.spark_connect import SparkConnect
+from certify.platforms.local.services.spark_standalone import SparkMaster, SparkWorker
+from certify.platforms.local.services.sql_catalog import SqlCatalog
+from certify.platforms.local.services.supervisor import Running, Supervisor
+from certify.platforms.local.state import SessionState
 from certify.platforms.sparkconf import CellSpark, Endpoints, driver_conf, server_conf
-from certify.platforms.state import Session
-
-if TYPE_CHECKING:
-    from certify.platforms.local import LocalPlatform
 
 S3_KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
 S3_SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
@@ -69,14 +67,12 @@ class LocalSession:
 
     def __init__(
         self,
-        platform: LocalPlatform,
         cells: Sequence[PlannedCell],
         assessments: Mapping[str, Assessment],
         homes: Mapping[str, Path | None],
         logs: Path,
         mode: str,
     ) -> None:
-        self.platform = platform
         self.cells = list(cells)
         self.assessments = assessments
         self.homes = homes
@@ -89,7 +85,7 @@ class LocalSession:
         self.reader_key, self.reader_secret = (
             (secrets.token_hex(10), secrets.token_urlsafe(30)) if s3 else ("", "")
         )
-        self.state = Session.create(mode)
+        self.state = SessionState.create(mode)
         self.supervisor = Supervisor(self.state, logs, self.secrets, die_with_parent=mode == "run")
         self.running: dict[str, Running] = {}
         self.by_need: dict[Need, list[Running]] = {}
@@ -261,6 +257,12 @@ class LocalSession:
     def session_id(self) -> str:
         """The id every process of this session carries in its environment."""
         return self.state.id
+
+    def fault_target(self, planned: PlannedCell, token: str) -> FaultTarget:
+        """The chaos fault target of `planned`: only processes of this session, loopback proxies."""
+        from certify.platforms.local.faults import LocalFaultTarget
+
+        return LocalFaultTarget(self, planned, token)
 
     def status(self) -> list[dict[str, Any]]:
         """Each service: name, pid, endpoint, healthy."""

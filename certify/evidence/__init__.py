@@ -1,0 +1,1 @@
+"""Kinds of evidence behind one Protocol."""
