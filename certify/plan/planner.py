@@ -115,6 +115,43 @@ class Plan:
             "coverage": self.coverage(),
         }
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        """Inverse of `to_json` (plan.json); KeyError/TypeError/ValueError when it is not one."""
+        if data.get("schema") != "certify.plan/1":
+            raise ValueError(f"not a certify.plan/1 document: schema={data.get('schema')!r}")
+        cells = tuple(
+            PlannedCell(
+                Cell(tuple((str(k), str(v)) for k, v in c["values"].items()), str(c["tier"])),
+                str(c["runtime"]),
+                tuple(c["suites"]),
+                tuple(c["chaos"]),
+                tuple(c["load"]),
+            )
+            for c in data["cells"]
+        )
+        groups = tuple(
+            CoverageGroup(
+                g["tier"],
+                g["strategy"],
+                g["t"],
+                g["required"],
+                g["covered"],
+                g["cells"],
+                g["invalid"],
+            )
+            for g in data["coverage"]["groups"]
+        )
+        return cls(
+            str(data["matrix"]),
+            str(data["matrix_path"]),
+            str(data["profile"]),
+            int(data["seed"]),
+            cells,
+            groups,
+            tuple(data["dimensions"]),
+        )
+
 
 def parse_strategy(text: str, dimensions: int) -> int:
     """`full` or `t=N` as a strength; full is t = number of dimensions."""

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
 from certify.platforms.faults import FaultTarget
+from certify.results import RecordStore
 
 
 @dataclass(frozen=True)
@@ -115,3 +116,35 @@ class Platform(Protocol):
     def capabilities(self) -> dict[str, Any]:
         """What this platform can run here (Java, GPU, binaries, jars, services)."""
         ...
+
+
+@dataclass(frozen=True)
+class CellJob:
+    """One cell's place in a started platform session: what every kind of evidence runs with.
+
+    Chaos experiments, load profiles and scenarios all take this one object (plus what is
+    particular to them) instead of the same seven arguments each.
+    """
+
+    planned: PlannedCell
+    runtime: Runtime
+    session: PlatformSession
+    out: Path  # the run folder: evidence/<cell slug>/... and work/<cell slug>/ go under it
+    root: Path  # the project folder (scenarios/, chaos/, load/)
+    store: RecordStore
+    run_id: str
+
+    @property
+    def cell_id(self) -> str:
+        """The cell's stable id."""
+        return self.planned.cell.id
+
+    @property
+    def evidence(self) -> Path:
+        """The cell's evidence folder under the run folder."""
+        return self.out / "evidence" / self.planned.cell.slug
+
+    @property
+    def workdir(self) -> Path:
+        """The cell's private work folder under the run folder."""
+        return self.out / "work" / self.planned.cell.slug

@@ -30,14 +30,8 @@ _ALIASES = {"throughput_rps": "rps", "rps": "throughput_rps"}
 
 
 def record_metrics(record: Record) -> Mapping[str, float]:
-    """Measured values of a load or chaos record (p95_ms, recovery_s, ...).
-
-    Record has no metrics field of its own: the load and chaos runners put them under
-    `provenance["metrics"]`, the one free-form mapping a record carries.
-    """
-    metrics = record.provenance.get("metrics")
-    if not isinstance(metrics, dict):
-        return {}
+    """Measured values of a load or chaos record (p95_ms, recovery_s, ...)."""
+    metrics = record.metrics or {}
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
 
 

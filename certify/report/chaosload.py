@@ -14,6 +14,7 @@ from typing import Any
 
 from certify.report.verdict import status_rank
 from certify.results import Record
+from certify.results.findings import findings_json
 
 # provenance keys that belong to one record, not to the cell (kept per test in report.json)
 RECORD_KEYS = ("metrics", "chaos", "load")
@@ -33,18 +34,18 @@ def _number(value: object) -> float | None:
 
 
 def chaos_of(record: Record) -> Mapping[str, Any]:
-    """The record's `provenance["chaos"]` (empty when it has none)."""
-    return _mapping(record.provenance.get("chaos"))
+    """The record's chaos finding as JSON (empty when it has none)."""
+    return _mapping(findings_json(None, record.finding).get("chaos"))
 
 
 def load_of(record: Record) -> Mapping[str, Any]:
-    """The record's `provenance["load"]` (empty when it has none)."""
-    return _mapping(record.provenance.get("load"))
+    """The record's load finding as JSON (empty when it has none)."""
+    return _mapping(findings_json(None, record.finding).get("load"))
 
 
 def metric(record: Record, name: str) -> float | None:
     """One number from `provenance["metrics"]`, or None when it was not measured."""
-    return _number(_mapping(record.provenance.get("metrics")).get(name))
+    return _number((record.metrics or {}).get(name))
 
 
 def recovery_s(record: Record) -> float | None:
@@ -142,7 +143,7 @@ def load_detail(record: Record) -> dict[str, Any]:
 
 
 def _figures(record: Record) -> dict[str, float]:
-    metrics = _mapping(record.provenance.get("metrics"))
+    metrics = record.metrics or {}
     return {k: v for k in _LOAD_FIGURES if (v := _number(metrics.get(k))) is not None}
 
 

@@ -12,6 +12,7 @@ from certify.plan import Plan, PlannedCell
 from certify.report.chaosload import RECORD_KEYS, chaos_rows, load_rows, suite_detail
 from certify.report.history import Changes, TrendPoint
 from certify.results import Record
+from certify.results.findings import findings_json
 
 REPORT_SCHEMA = "certify.report/1"
 # How a criterion is named from the kind of evidence behind it (policy rules use their own name).
@@ -201,7 +202,7 @@ def record_json(r: Record) -> dict[str, Any]:
         "finished": r.finished,
     }
     if r.kind in ("experiment", "load"):
-        out.update({k: r.provenance[k] for k in RECORD_KEYS if k in r.provenance})
+        out.update(findings_json(r.metrics, r.finding))
     return out
 
 

@@ -15,6 +15,8 @@ from certify.errors import UnusableReport
 from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report.chaosload import RECORD_KEYS
 from certify.results import Record
+from certify.results.findings import metrics_from_json
+from certify.results.record import finding_of
 
 
 @dataclass(frozen=True)
@@ -124,8 +126,7 @@ def evidence_of(doc: dict[str, Any], path: Path) -> Evidence:
         base = cell.get("provenance") or {}
         for test in cell["tests"]:
             # experiment and load results carry their own metrics (reports before that: the cell's)
-            own = {k: test[k] for k in RECORD_KEYS if k in test}
-            provenance = {**base, **own} if own else base
+            kind = test.get("kind", "scenario")
             records.append(
                 Record(
                     run_id=run["id"],
@@ -133,14 +134,17 @@ def evidence_of(doc: dict[str, Any], path: Path) -> Evidence:
                     suite=test["suite"],
                     test_id=test["test_id"],
                     status=test["status"],
-                    kind=test.get("kind", "scenario"),
+                    kind=kind,
                     attempts=test.get("attempts", 1),
                     applicable=bool(test.get("applicable", True)),
                     duration_s=test["duration_s"],
                     message=test.get("message", ""),
                     started=test.get("started", ""),
                     finished=test.get("finished", ""),
-                    provenance=provenance,
+                    provenance={k: v for k, v in base.items() if k not in RECORD_KEYS},
+                    # reports before records kept their own findings had them per cell
+                    metrics=metrics_from_json(test.get("metrics", base.get("metrics"))),
+                    finding=finding_of(kind, {**base, **test}),
                 )
             )
         unfinished = [(u["suite"], u["test_id"]) for u in cell.get("unfinished", [])]

@@ -57,5 +57,5 @@ def test_records_are_filtered_by_run_and_cell(tmp_path: Path) -> None:
 def test_record_json_round_trip_and_schema_check() -> None:
     record = Record("r", "c", "smoke", "t::a", "flaky", attempts=2, provenance={"java": "17"})
     assert Record.from_json(record.to_json()) == record
-    with pytest.raises(ValueError, match=r"not a certify\.record/1 record"):
+    with pytest.raises(ValueError, match=r"not a certify\.record/2 record"):
         Record.from_json({**record.to_json(), "schema": "other/9"})
