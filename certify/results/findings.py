@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 # JSON as parsed at the edge (journals, locust's and the workloads' files): kept as it came
-JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]
+JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]  # noqa: UP007
 JsonObject = dict[str, JsonValue]
 Metrics = Mapping[str, float]
 
@@ -340,7 +340,7 @@ def _figures(value: object) -> dict[str, float]:
     return {str(k): n for k, v in _obj(value).items() if (n := _num(v)) is not None}
 
 
-Finding = Union[ChaosFinding, LoadFinding]
+Finding = Union[ChaosFinding, LoadFinding]  # noqa: UP007
 
 
 def finding_from_json(kind: str, data: object) -> Finding | None:
