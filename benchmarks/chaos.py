@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from certify.chaos.runner import run_experiment  # noqa: E402
+from certify.platforms.base import CellJob  # noqa: E402
 from certify.results import RecordStore  # noqa: E402
 from tests.integration.cells import STANDALONE_HIVE  # noqa: E402
 from tests.integration.load_platform import load_platform  # noqa: E402
@@ -54,12 +55,13 @@ def main(repeats: int) -> None:
             for name in ("executor-loss", "metastore-outage"):
                 recovery = []
                 for i in range(repeats):
-                    rec = run_experiment(name, planned, runtime, plat.session, out / f"{name}-{i}",
-                                         ROOT, store, "bench")  # fmt: skip
+                    job = CellJob(planned, runtime, plat.session, out / f"{name}-{i}", ROOT,
+                                  store, "bench")  # fmt: skip
+                    rec = run_experiment(name, job)
                     if rec.status != "passed":
                         print(f"{name} run {i + 1}: {rec.status}: {rec.message}")
                         continue
-                    recovery.append(float(rec.provenance["chaos"]["recovery_time_s"]))
+                    recovery.append(float(rec.finding.recovery_time_s))  # type: ignore[union-attr,arg-type]
                     if name == "executor-loss":
                         durations.append(rec.duration_s)
                 if recovery:

@@ -23,6 +23,16 @@ class CellContext:
     workdir: Path
     options: Mapping[str, Any] = field(default_factory=dict)
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form every child reads (inverse of `from_json`)."""
+        return {
+            "id": self.id,
+            "values": dict(self.values),
+            "tier": self.tier,
+            "workdir": str(self.workdir),
+            "options": dict(self.options),
+        }
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CellContext:
         """A cell from a manifest entry (`id`, `values`, `tier`, `workdir`, `options`)."""

@@ -28,32 +28,29 @@ from certify.host.pool import session_marker
 from certify.host.process import start_child, stop_group, wait_child
 from certify.host.provenance import now
 from certify.plan import PlannedCell
-from certify.platforms.base import PlatformSession, Runtime
+from certify.platforms.base import CellJob, PlatformSession, Runtime
+from certify.platforms.faults import FaultTarget
 from certify.platforms.local.faults import RUN_VAR
-from certify.results import Record, RecordStore
+from certify.results import Record
 
 _ROLLBACK_GRACE_S = 90.0
 
 
 def run_experiment(
     name: str,
-    planned: PlannedCell,
-    runtime: Runtime,
-    session: PlatformSession,
-    out: Path,
-    root: Path,
-    store: RecordStore,
-    run_id: str,
+    job: CellJob,
     *,
     timeout_s: float = 900,
-    target: Any = None,
+    target: FaultTarget | None = None,
     on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
 ) -> Record:
-    """Run experiment `name` on `planned`; store the record and return it.
+    """Run experiment `name` on the job's cell; store the record and return it.
 
-    Raises Interrupted (after restoring the platform and storing the record) when certify is
-    signalled while the experiment runs.
+    `target` replaces the session's fault target (tests plant broken ones). Raises Interrupted
+    (after restoring the platform and storing the record) when certify is signalled meanwhile.
     """
+    planned, runtime, session = job.planned, job.runtime, job.session
+    out, root, store, run_id = job.out, job.root, job.store, job.run_id
     started, t0 = now(), time.monotonic()
     folder = out / "evidence" / cell_slug(planned.cell.id) / "chaos" / name
 

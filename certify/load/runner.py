@@ -29,11 +29,11 @@ from certify.load.profile import LoadProfile, read_profile
 from certify.load.shapes import bounded, check_shape
 from certify.load.stats import FaultWindow, summary, windows
 from certify.plan import PlannedCell
-from certify.platforms.base import PlatformSession, Runtime
+from certify.platforms.base import CellJob, PlatformSession, Runtime
 from certify.platforms.local.services.supervisor import redact_file
-from certify.results import Record, RecordStore
+from certify.results import Record
 
-__all__ = ["FaultWindow", "LoadError", "check_loopback", "run_load"]
+__all__ = ["FaultWindow", "LoadError", "LoadOptions", "check_loopback", "run_load"]
 
 _LOCUST_DONE = (0, 1)  # locust exits 1 when a request failed or an SLO was missed: it ran
 _GRACE_S = 90.0  # start-up and shutdown on top of the shape's duration
@@ -115,30 +115,30 @@ def _record(
     )
 
 
-def run_load(
-    profile: str,
-    planned: PlannedCell,
-    runtime: Runtime,
-    session: PlatformSession,
-    out: Path,
-    root: Path,
-    store: RecordStore,
-    run_id: str,
-    *,
-    shape: str | None = None,
-    during: Callable[[], FaultWindow | None] | None = None,
-    timeout_s: float = 600,
-    seconds: float | None = None,
-    users: int | None = None,
-    slo: Mapping[str, float] | None = None,
-    during_name: str | None = None,
-) -> Record:
-    """Run load profile `profile` on the cell, add its record to `store` and return it.
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to run one load profile beyond what its locustfile declares."""
 
-    `seconds`/`users` override the locustfile's bounds (else CERTIFY_LOAD_SECONDS/USERS or its
-    defaults); `slo` overrides thresholds (else CERTIFY_LOAD_SLO). With `during`, the fault
-    callable runs in a thread after the first third and the record gets per-window figures.
+    shape: str | None = None  # else CERTIFY_LOAD_SHAPE or the locustfile's
+    during: Callable[[], FaultWindow | None] | None = None  # a fault to run meanwhile
+    during_name: str | None = None  # the experiment `during` runs
+    timeout_s: float = 600
+    seconds: float | None = None  # else CERTIFY_LOAD_SECONDS or the locustfile's bound
+    users: int | None = None  # else CERTIFY_LOAD_USERS or the locustfile's bound
+    slo: Mapping[str, float] | None = None  # thresholds, else CERTIFY_LOAD_SLO or declared
+
+
+def run_load(profile: str, job: CellJob, options: LoadOptions | None = None) -> Record:
+    """Run load profile `profile` on the job's cell, add its record to the store, return it.
+
+    With `options.during`, the fault callable runs in a thread after the first third and the
+    record gets per-window figures.
     """
+    opts = options or LoadOptions()
+    planned, runtime, session = job.planned, job.runtime, job.session
+    out, root, store, run_id = job.out, job.root, job.store, job.run_id
+    shape, during, during_name = opts.shape, opts.during, opts.during_name
+    timeout_s, seconds, users, slo = opts.timeout_s, opts.seconds, opts.users, opts.slo
     started, t0 = now(), time.monotonic()
 
     def done(
@@ -149,7 +149,9 @@ def run_load(
         return record
 
     try:
-        job = _prepare(profile, planned, session, out.resolve(), root, shape, seconds, users, slo)
+        prepared = _prepare(
+            profile, planned, session, out.resolve(), root, shape, seconds, users, slo
+        )
     except ProfileError as exc:
         return done("error", str(exc))
     except LoadError as exc:
@@ -157,10 +159,10 @@ def run_load(
     except _NotApplicable as exc:
         return done("not_run", str(exc), applies=False)
     try:
-        rc, window, fault_error = _execute(job, runtime, session, timeout_s, during)
+        rc, window, fault_error = _execute(prepared, runtime, session, timeout_s, during)
     finally:
-        redact_file(job.log, session.secrets)
-    status, message, prov = _verdict(job, rc, window, fault_error, during_name)
+        redact_file(prepared.log, session.secrets)
+    status, message, prov = _verdict(prepared, rc, window, fault_error, during_name)
     return done(status, message, prov, applies=prov.pop("applicable", True))
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from certify.chaos.runner import run_experiment
 from certify.host import procs
+from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
 from tests.integration.cells import CONNECT_HIVE
 from tests.integration.load_platform import LoadPlatform, load_platform
@@ -29,7 +30,7 @@ def plat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadPlatform]:
 def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT) -> Record:
     planned, runtime = plat.cell(CONNECT_HIVE)
     store = RecordStore(out / "results.sqlite")
-    return run_experiment(name, planned, runtime, plat.session, out, root, store, "t")
+    return run_experiment(name, CellJob(planned, runtime, plat.session, out, root, store, "t"))
 
 
 def assert_back(plat: LoadPlatform, rec: Record, before: dict[str, str]) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from certify.chaos.runner import run_experiment
 from certify.host import procs
+from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
 from tests.integration.cells import REST_S3
 from tests.integration.load_platform import LoadPlatform, load_platform
@@ -42,7 +43,9 @@ def variant(tmp: Path, name: str, new: str, change: Any) -> Path:
 def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT, **kw: Any) -> Record:
     planned, runtime = plat.cell(REST_S3)
     store = RecordStore(out / "results.sqlite")
-    return run_experiment(name, planned, runtime, plat.session, out, root, store, "t", **kw)
+    return run_experiment(
+        name, CellJob(planned, runtime, plat.session, out, root, store, "t"), **kw
+    )
 
 
 def assert_back(plat: LoadPlatform, rec: Record) -> None:

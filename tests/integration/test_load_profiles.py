@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from certify.load.runner import FaultWindow, run_load
+from certify.load.runner import FaultWindow, LoadOptions, run_load
+from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
 from tests.integration.cells import CONNECT_HIVE, REST_S3
 from tests.integration.load_platform import LoadPlatform, load_platform
@@ -57,7 +58,11 @@ def run(platform: LoadPlatform, tmp_path_factory: pytest.TempPathFactory) -> Any
 
     def go(profile: str, values: dict[str, str] | None = None, **kw: Any) -> Record:
         planned, runtime = platform.cell(values or CELLS[profile])
-        record = run_load(profile, planned, runtime, platform.session, out, ROOT, store, "t", **kw)
+        record = run_load(
+            profile,
+            CellJob(planned, runtime, platform.session, out, ROOT, store, "t"),
+            LoadOptions(**kw),
+        )
         assert record in store.records("t", planned.cell.id)
         return record
 

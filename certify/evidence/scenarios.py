@@ -1,0 +1,169 @@
+"""Scenarios as a kind of evidence: pytest in the cell's runtime, with certify's plugin.
+
+One pytest per cell, or with `-n N` one pytest-xdist run over all the runtime's cells (longest
+first, a cell's tests on one worker that keeps its Spark session). The plugin records every
+test the moment it finishes; a pytest that did not finish marks its cells' suites here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from certify.cell.context import CellContext
+from certify.evidence.protocol import KindJob
+from certify.host.pool import session_marker
+from certify.host.provenance import PROVENANCE_VAR, now
+from certify.plan import PlannedCell
+from certify.platforms.base import CellJob
+from certify.results import Outcome
+
+# pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
+_COMPLETED = (0, 1)
+_WHY = {
+    2: "was interrupted",
+    3: "hit an internal error",
+    4: "was called wrongly",
+    5: "collected no tests",
+    -9: "timed out",
+}
+
+
+class Scenarios:
+    """The `scenario` kind."""
+
+    kind = "scenario"
+
+    def planned(self, planned: PlannedCell) -> tuple[str, ...]:
+        """The profile's suites for the cell."""
+        return planned.suites
+
+    def run(self, job: KindJob) -> None:
+        """The runtime's cells: one pytest each, or one pytest-xdist run for all (-n N)."""
+        ready = [c for c in job.cells if _present_suites(c)]
+        if job.settings.workers:
+            ready.sort(key=lambda c: -job.settings.durations.get(c.cell_id, 0.0))  # longest first
+            batches = [ready] if ready else []
+        else:
+            batches = [[one] for one in ready]
+        for batch in batches:
+            _run_batch(batch, job)
+
+
+def _present_suites(cell: CellJob) -> list[str]:
+    """The cell's suites that exist; a missing suite folder is recorded as an error."""
+    present = []
+    for suite in cell.planned.suites:
+        if (cell.root / "scenarios" / suite).is_dir():
+            present.append(suite)
+            continue
+        outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite)
+        cell.store.add(outcome.record("error", f"suite folder scenarios/{suite} does not exist"))
+    return present
+
+
+def _run_batch(batch: Sequence[CellJob], job: KindJob) -> None:
+    """One pytest process over `batch`; a pytest that did not finish marks its cells' suites."""
+    first = batch[0]
+    suites = list(
+        dict.fromkeys(
+            s for c in batch for s in c.planned.suites if (c.root / "scenarios" / s).is_dir()
+        )
+    )
+    if not suites:
+        return
+    started = now()
+    rc, log = _pytest(batch, suites, job)
+    if rc in _COMPLETED:
+        return
+    why = _WHY.get(rc, f"exited with code {rc}")
+    for cell in batch:
+        # pytest stops with 2 after collection errors; those are recorded already, per module
+        collect_errors = {
+            r.suite
+            for r in first.store.records(cell.run_id, cell.cell_id)
+            if r.status == "error" and "::" not in r.test_id
+        }
+        for suite in [s for s in cell.planned.suites if s in suites and s not in collect_errors]:
+            outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite, started)
+            cell.store.add(
+                outcome.record("error", f"pytest {why}; see {log}", test_id=f"{suite}::<pytest>")
+            )
+
+
+def _contexts(batch: Sequence[CellJob]) -> list[CellContext]:
+    """The cell context of every cell of the batch, as the plugin reads it."""
+    return [
+        CellContext(
+            c.cell_id,
+            c.planned.cell.values,
+            c.planned.cell.tier,
+            c.workdir.resolve(),
+            c.session.options(c.planned, c.workdir.resolve()),
+        )
+        for c in batch
+    ]
+
+
+def _cell_args(batch: Sequence[CellJob], job: KindJob, evidence: Path) -> list[str]:
+    """Which cells the pytest runs: one by options, or several by a manifest and xdist."""
+    contexts = _contexts(batch)
+    if not job.settings.workers:
+        [one] = contexts
+        return [
+            "--certify-cell", one.id, "--certify-values", json.dumps(dict(one.values)),
+            "--certify-tier", one.tier, "--certify-workdir", str(one.workdir),
+            "--certify-options", json.dumps(dict(one.options)),
+        ]  # fmt: skip
+    manifest = evidence / "cells.json"
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps([c.to_json() for c in contexts], indent=2) + "\n")
+    workers = str(min(job.settings.workers, len(batch)))
+    return ["--certify-cells", str(manifest), "-n", workers, "--dist", "loadgroup"]
+
+
+def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[int, Path]:
+    first = batch[0]
+    runtime = first.runtime
+    name = first.planned.cell.slug if len(batch) == 1 else f"runtime-{runtime.name}"
+    evidence = first.out / "evidence" / name
+    retry = next((c.planned.retry for c in batch if c.planned.retry), None)
+    argv = [
+        str(runtime.python), "-m", "pytest", *(f"scenarios/{s}" for s in suites),
+        "-p", "certify.pytest.plugin", "-p", "no:cacheprovider", "-q", "--color=no",
+        "--rootdir", str(first.root), "--junitxml", str(evidence / "pytest-junit.xml"),
+        "--certify-store", str(first.store.path.resolve()), "--certify-run-id", first.run_id,
+        *_cell_args(batch, job, evidence),
+        *(["--certify-retry", retry] if retry else []),
+        # allure-results with the cell on every result (a no-op where allure-pytest is missing)
+        "-p", "certify.pytest.allure",
+        "--certify-alluredir", str((first.out / "allure-results").resolve()),
+    ]  # fmt: skip
+    log = evidence / "pytest.log"
+    names = ", ".join(c.cell_id for c in batch)
+    print(f"certify: running {', '.join(suites)} on {names}", file=sys.stderr, flush=True)
+    rc = job.children.run(argv, log, first.root, _env(batch), job.settings.cell_timeout_s)
+    return rc, log
+
+
+def _env(batch: Sequence[CellJob]) -> dict[str, str]:
+    """The pytest's environment: the runtime's interpreter, provenance, credentials."""
+    first = batch[0]
+    jars = [j for c in batch for j in c.session.options(c.planned, c.out).get("jars", [])]
+    extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind, "jars": jars}
+    env = {
+        **os.environ,
+        "PYSPARK_PYTHON": str(first.runtime.python),
+        "PYSPARK_DRIVER_PYTHON": str(first.runtime.python),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        PROVENANCE_VAR: json.dumps(extra),
+        **session_marker(first.session.session_id),
+    }
+    for cell in batch:
+        # credentials reach the cells only here, never on a command line or in their options
+        env.update(cell.session.env(cell.planned))
+    env.pop("VIRTUAL_ENV", None)
+    return env
