@@ -42,8 +42,6 @@ def run(
     no_gate: Annotated[bool, typer.Option("--no-gate", help="Exit 0 whatever the gate")] = False,
 ) -> None:
     """Start the platform for the profile's cells, run their experiments, report, gate."""
-    from certify.cli.run_cmd import run_one_kind
+    from certify.cli.run_cmd import KindRun, run_one_kind
 
-    run_one_kind(
-        "chaos", experiment, profile=profile, matrix=matrix, out=out, root=root, no_gate=no_gate
-    )
+    run_one_kind(KindRun("chaos", experiment, profile, matrix, out, root), no_gate)

@@ -41,18 +41,7 @@ def run(
     ] = None,
 ) -> None:
     """Start the cells' services, run each load entry on each cell, write the report, gate."""
-    from certify.cli.run_cmd import run_one_kind
+    from certify.cli.run_cmd import KindRun, run_one_kind
 
-    run_one_kind(
-        "load",
-        load,
-        profile=profile,
-        matrix=matrix,
-        out=out,
-        root=root,
-        no_gate=no_gate,
-        platform=platform,
-        policy=policy,
-        load_shape=shape,
-        load_seconds=seconds,
-    )
+    request = KindRun("load", load, profile, matrix, out, root, platform, policy, shape, seconds)
+    run_one_kind(request, no_gate)

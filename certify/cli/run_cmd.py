@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from certify.cli import options as opt
 from certify.config.policy import resolve_policy
 from certify.errors import InfrastructureError, Interrupted, UsageError
 from certify.matrix.model import Matrix
@@ -27,52 +28,19 @@ def run(
     profile: Annotated[
         str | None, typer.Option(help="Profile to run (smoke, pr, nightly, release)")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Run folder for the report and evidence")] = Path(
-        "runs/latest"
-    ),
-    platform: Annotated[str, typer.Option(help="Where cells run")] = "local",
-    matrix: Annotated[
-        Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")
-    ] = None,
-    strategy: Annotated[
-        str | None, typer.Option(help="Override the reduction: full or t=N")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed for covering arrays")] = None,
-    no_gate: Annotated[
-        bool, typer.Option("--no-gate", help="Exit 0 whatever the gate says")
-    ] = False,
-    root: Annotated[Path, typer.Option(help="Project folder (matrices/, scenarios/)")] = Path("."),
-    policy: Annotated[
-        Path | None, typer.Option(help="Release policy (default: ROOT/reports/policy.yaml if any)")
-    ] = None,
-    history: Annotated[
-        Path | None,
-        typer.Option(help="Folder keeping every run's report (default: ROOT/.certify/history)"),
-    ] = None,
-    resume: Annotated[
-        Path | None,
-        typer.Option(help="Continue the run in this folder: keep finished cells, run the rest"),
-    ] = None,
-    shard: Annotated[
-        str | None, typer.Option(help="Run shard I of N of the plan's cells, e.g. 2/4")
-    ] = None,
-    durations: Annotated[
-        Path | None,
-        typer.Option(
-            help="A previous report.json (or run folder): its durations balance shards and "
-            "order cells longest first"
-        ),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "-n",
-            "--workers",
-            min=1,
-            help="Run each runtime's cells in one pytest-xdist run with N workers (a cell's "
-            "tests stay on one worker and share its Spark session)",
-        ),
-    ] = None,
+    out: opt.Out = Path("runs/latest"),
+    platform: opt.Platform = "local",
+    matrix: opt.Matrix = None,
+    strategy: opt.Strategy = None,
+    seed: opt.Seed = None,
+    no_gate: opt.NoGate = False,
+    root: opt.Root = Path("."),
+    policy: opt.Policy = None,
+    history: opt.History = None,
+    resume: opt.Resume = None,
+    shard: opt.Shard = None,
+    durations: opt.Durations = None,
+    workers: opt.Workers = None,
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
     root = root.resolve()
@@ -126,33 +94,37 @@ def execute_and_gate(
         raise typer.Exit(1)
 
 
-def run_one_kind(
-    kind: Kind,
-    name: str | None,
-    *,
-    profile: str,
-    matrix: Path | None,
-    out: Path,
-    root: Path,
-    no_gate: bool,
-    platform: str = "local",
-    policy: Path | None = None,
-    load_shape: str | None = None,
-    load_seconds: float | None = None,
-) -> None:
-    """`certify chaos run` / `certify load run`: the profile's `kind` entries only (or `name`)."""
-    root = root.resolve()
-    chosen = find_profile(root, profile, matrix)
+@dataclass(frozen=True)
+class KindRun:
+    """`certify chaos run` / `certify load run`: one kind of a profile's entries (or `name`)."""
+
+    kind: Kind
+    name: str | None
+    profile: str
+    matrix: Path | None
+    out: Path
+    root: Path
+    platform: str = "local"
+    policy: Path | None = None
+    load_shape: str | None = None
+    load_seconds: float | None = None
+
+
+def run_one_kind(request: KindRun, no_gate: bool) -> None:
+    """Run the profile's entries of one kind only on its cells, report, exit with the gate."""
+    root = request.root.resolve()
+    chosen = find_profile(root, request.profile, request.matrix)
     options = RunOptions(
-        out=out.resolve(),
+        out=request.out.resolve(),
         root=root,
-        platform=get_platform(platform),
+        platform=get_platform(request.platform),
         argv=tuple(sys.argv),
-        policy=policy_for(resolve_policy(root, policy), kind),
-        load_shape=load_shape,
-        load_seconds=load_seconds,
+        policy=policy_for(resolve_policy(root, request.policy), request.kind),
+        load_shape=request.load_shape,
+        load_seconds=request.load_seconds,
     )
-    execute_and_gate(chosen, only(build_plan(chosen, profile), kind, name), options, no_gate)
+    plan = only(build_plan(chosen, request.profile), request.kind, request.name)
+    execute_and_gate(chosen, plan, options, no_gate)
 
 
 def shard_of(plan: Plan, shard: str, durations: Path | None) -> Plan:
