@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Union
 
-# JSON as parsed at the edge (journals, locust's and the workloads' files): kept as it came
-JsonValue = Union[None, bool, int, float, str, list["JsonValue"], dict[str, "JsonValue"]]  # noqa: UP007
-JsonObject = dict[str, JsonValue]
+from certify.host.jsontypes import JsonObject, JsonValue
+
 Metrics = Mapping[str, float]
 
 FINDING_SCHEMA = "certify.finding/1"
