@@ -17,7 +17,12 @@ from datetime import date, datetime, timezone
 from certify.config.policy import Policy, SloCriterion, Waiver
 from certify.plan import Plan, PlannedCell
 from certify.report.chaos_criteria import chaos_criteria_results
-from certify.report.chaosload import load_detail, recovery_s, under_chaos, window_metrics
+from certify.report.chaosload import (
+    recovery_s,
+    throughput_recovery_s,
+    under_chaos,
+    window_metrics,
+)
 from certify.report.model import CellResult, SuiteResult, WaiverUse
 from certify.report.verdict import suite_verdict, worst
 from certify.results import Record
@@ -139,7 +144,7 @@ def _slo_value(slo: SloCriterion, record: Record) -> float | None:
     if value is None and slo.metric == "recovery_s":
         value = recovery_s(record)
     if value is None and slo.metric == "throughput_recovery_s":
-        value = load_detail(record)["throughput_recovery_s"]
+        value = throughput_recovery_s(record)
     return value
 
 

@@ -9,11 +9,10 @@ name it like any other criterion. A check whose measurement is missing fails clo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from certify.config.policy import ChaosCriterion, Policy
 from certify.report.chaosload import data_lost, fault_confirmed, recovery_s
-from certify.report.model import SuiteResult
+from certify.report.model import Check, SuiteResult
 from certify.report.verdict import worst
 from certify.results import Record
 
@@ -22,21 +21,18 @@ _UNMEASURED = ("not_run", "skipped")
 
 
 def _check(
-    criterion: ChaosCriterion, name: str, threshold: object, measured: object, met: bool | None
-) -> dict[str, Any]:
-    return {
-        "criterion": criterion.name,
-        "check": name,
-        "threshold": threshold,
-        "measured": measured,
-        "met": met,
-        "blocking": criterion.blocking,
-    }
+    criterion: ChaosCriterion,
+    name: str,
+    threshold: float | bool,
+    measured: float | str | bool | None,
+    met: bool | None,
+) -> Check:
+    return Check(criterion.name, name, threshold, measured, met, criterion.blocking)
 
 
-def _checks(criterion: ChaosCriterion, record: Record) -> list[tuple[dict[str, Any], str]]:
+def _checks(criterion: ChaosCriterion, record: Record) -> list[tuple[Check, str]]:
     """(check, reason when not met) for every check the criterion asks of `record`."""
-    out: list[tuple[dict[str, Any], str]] = []
+    out: list[tuple[Check, str]] = []
     who = f"{record.test_id}: policy chaos criterion {criterion.name}"
     if criterion.max_recovery_s is not None:
         took = recovery_s(record)
@@ -72,20 +68,20 @@ def _checks(criterion: ChaosCriterion, record: Record) -> list[tuple[dict[str, A
 def _result(experiment: str, matches: Sequence[tuple[ChaosCriterion, Record]]) -> SuiteResult:
     verdicts: list[str] = []
     reasons: list[str] = []
-    checks: list[dict[str, Any]] = []
+    checks: list[Check] = []
     for criterion, record in matches:
         for check, why in _checks(criterion, record):
             checks.append(check)
-            if check["met"]:
+            if check.met:
                 verdicts.append("certified")
                 continue
             reasons.append(why)
             if not criterion.blocking:
                 verdicts.append("degraded")
             else:
-                verdicts.append("failed" if check["met"] is False else "incomplete")
-    missed = sum(1 for c in checks if c["met"] is False)
-    unmeasured = sum(1 for c in checks if c["met"] is None)
+                verdicts.append("failed" if check.met is False else "incomplete")
+    missed = sum(1 for c in checks if c.met is False)
+    unmeasured = sum(1 for c in checks if c.met is None)
     blocking = any(criterion.blocking for criterion, _ in matches)
     return SuiteResult(
         experiment,

@@ -1,30 +1,38 @@
-"""What chaos and load records measured, read once from their provenance for every output.
+"""What chaos and load records measured, read once from their typed findings for every output.
 
-The chaos and load runners put their findings under `provenance["chaos"]` / `provenance["load"]`
-and the figures under `provenance["metrics"]` (the record contract). These functions are the
-one place that reads those mappings: the policy's chaos criteria, the report's per-cell chaos
-and load sections and the Markdown and HTML renderings all go through them, and tolerate a
-record that lacks any of it (missing evidence is reported as missing, never as a pass).
+The chaos and load runners give each record its `metrics` (the figures) and its `finding` (a
+`ChaosFinding` or `LoadFinding`, see certify.results.findings). These functions are the one
+place that reads them: the policy's chaos criteria and SLOs, the report's per-cell chaos and
+load sections and the Markdown and HTML renderings all go through them, and tolerate a record
+that lacks any of it (missing evidence is reported as missing, never as a pass).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
 
 from certify.report.verdict import status_rank
 from certify.results import Record
-from certify.results.findings import findings_json
+from certify.results.findings import (
+    ChaosFinding,
+    Criterion,
+    FaultProof,
+    Integrity,
+    JsonObject,
+    LoadFinding,
+    SloResult,
+    Window,
+    canonical,
+)
 
 # provenance keys that belong to one record, not to the cell (kept per test in report.json)
 RECORD_KEYS = ("metrics", "chaos", "load")
 LOSS_VERDICTS = ("lost", "changed")
 WINDOWS = ("before", "during", "after")
 _LOAD_FIGURES = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "rps", "requests", "failures")
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+_ROW_FIGURES = ("p50_ms", "p95_ms", "p99_ms", "error_rate", "rps")
+Figures = Mapping[str, float]
 
 
 def _number(value: object) -> float | None:
@@ -33,35 +41,46 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
-def chaos_of(record: Record) -> Mapping[str, Any]:
-    """The record's chaos finding as JSON (empty when it has none)."""
-    return _mapping(findings_json(None, record.finding).get("chaos"))
+def _sorted(data: JsonObject) -> JsonObject:
+    """`data` in the canonical key order records and reports use (nested objects too)."""
+    return {k: canonical(data[k]) for k in sorted(data)}
 
 
-def load_of(record: Record) -> Mapping[str, Any]:
-    """The record's load finding as JSON (empty when it has none)."""
-    return _mapping(findings_json(None, record.finding).get("load"))
+def chaos_of(record: Record) -> ChaosFinding | None:
+    """The record's chaos finding (None when it has none)."""
+    return record.finding if isinstance(record.finding, ChaosFinding) else None
+
+
+def load_of(record: Record) -> LoadFinding | None:
+    """The record's load finding, if the load ran (None when it never started or has none)."""
+    found = record.finding
+    return found if isinstance(found, LoadFinding) and found.run is not None else None
 
 
 def metric(record: Record, name: str) -> float | None:
-    """One number from `provenance["metrics"]`, or None when it was not measured."""
+    """One number of the record's metrics, or None when it was not measured."""
     return _number((record.metrics or {}).get(name))
 
 
 def recovery_s(record: Record) -> float | None:
-    """Seconds from the fault to the steady state regained (metrics, else the chaos section)."""
+    """Seconds from the fault to the steady state regained (metrics, else the chaos finding)."""
     measured = metric(record, "recovery_s")
-    return measured if measured is not None else _number(chaos_of(record).get("recovery_time_s"))
+    if measured is not None:
+        return measured
+    chaos = chaos_of(record)
+    return _number(chaos.recovery_time_s) if chaos is not None else None
 
 
-def data_integrity(record: Record) -> Mapping[str, Any]:
-    """The chaos section's data-integrity check (empty when there is none)."""
-    return _mapping(chaos_of(record).get("data_integrity"))
+def data_integrity(record: Record) -> Integrity | None:
+    """The chaos finding's data-integrity check (None when there is no chaos finding)."""
+    chaos = chaos_of(record)
+    return chaos.integrity if chaos is not None else None
 
 
 def data_lost(record: Record) -> tuple[bool | None, str]:
     """(True if data was lost or changed, None if never checked) and how the record says so."""
-    verdict = data_integrity(record).get("verdict")
+    integrity = data_integrity(record)
+    verdict = integrity.verdict if integrity is not None else None
     lost_rows = metric(record, "data_loss_rows")
     if verdict in LOSS_VERDICTS or (lost_rows is not None and lost_rows > 0):
         rows = f", {lost_rows:g} row(s) lost" if lost_rows else ""
@@ -75,10 +94,10 @@ def data_lost(record: Record) -> tuple[bool | None, str]:
 
 def fault_confirmed(record: Record) -> tuple[bool | None, str]:
     """(True when the fault provably happened, None when nothing says) and its evidence."""
-    fault = _mapping(chaos_of(record).get("fault"))
-    confirmed = fault.get("confirmed")
-    if isinstance(confirmed, bool):
-        return confirmed, str(fault.get("evidence") or "")
+    chaos = chaos_of(record)
+    fault = chaos.fault if chaos is not None else None
+    if fault is not None and fault.confirmed is not None:
+        return fault.confirmed, fault.evidence
     flag = metric(record, "fault_confirmed")
     return (None, "") if flag is None else (flag >= 1, "")
 
@@ -86,65 +105,144 @@ def fault_confirmed(record: Record) -> tuple[bool | None, str]:
 def under_chaos(record: Record) -> bool:
     """True for a load record that ran while a chaos experiment injected a fault."""
     load = load_of(record)
-    return bool(load.get("during")) or bool(_mapping(load.get("windows")))
+    return load is not None and (bool(load.run and load.run.during) or bool(load.windows))
 
 
-def window_metrics(record: Record, window: str) -> Mapping[str, float]:
+def window_metrics(record: Record, window: str) -> Figures:
     """The figures of one window (before, during, after) of a load under chaos."""
-    figures = _mapping(_mapping(load_of(record).get("windows")).get(window))
-    return {k: v for k, n in figures.items() if (v := _number(n)) is not None}
-
-
-def experiment_detail(record: Record) -> dict[str, Any]:
-    """What report.json shows for an experiment result (see the record contract)."""
-    chaos = chaos_of(record)
-    fault = _mapping(chaos.get("fault"))
-    integrity = data_integrity(record)
-    return {
-        "test_id": record.test_id,
-        "status": record.status,
-        "recovery_time_s": recovery_s(record),
-        "data_integrity": {
-            "verdict": str(integrity.get("verdict") or "unchecked"),
-            "rows_verified": int(
-                _number(integrity.get("rows_verified")) or metric(record, "rows_verified") or 0
-            ),
-            "tables": list(integrity.get("tables") or []),
-        },
-        "fault": {
-            "action": str(fault.get("action") or ""),
-            "target": str(fault.get("target") or ""),
-            "confirmed": fault_confirmed(record)[0],
-            "evidence": str(fault.get("evidence") or ""),
-        },
-        "journal": chaos.get("journal"),
-        "deviated": chaos.get("deviated"),
-        "criteria": list(chaos.get("criteria") or []),
-        "fault_window": chaos.get("fault_window"),
-    }
-
-
-def load_detail(record: Record) -> dict[str, Any]:
-    """What report.json shows for a load result: SLOs, figures, windows under chaos."""
     load = load_of(record)
-    windows = _mapping(load.get("windows"))
-    return {
-        "test_id": record.test_id,
-        "status": record.status,
-        "shape": load.get("shape"),
-        "users": load.get("users"),
-        "during": load.get("during"),
-        "metrics": _figures(record),
-        "slos": [dict(s) for s in load.get("slos") or [] if isinstance(s, Mapping)],
-        "windows": {w: dict(window_metrics(record, w)) for w in WINDOWS} if windows else None,
-        "throughput_recovery_s": _number(load.get("throughput_recovery_s")),
-        "stats": dict(_mapping(load.get("stats"))),
-    }
+    figures = (load.windows or {}).get(window, {}) if load is not None else {}
+    return {k: v for k in sorted(figures) if (v := _number(figures[k])) is not None}
 
 
-def _figures(record: Record) -> dict[str, float]:
+def throughput_recovery_s(record: Record) -> float | None:
+    """Seconds the throughput took to come back after the fault window (None: never, or no load)."""
+    load = load_of(record)
+    return _number(load.throughput_recovery_s) if load is not None else None
+
+
+@dataclass(frozen=True)
+class ExperimentDetail:
+    """What report.json shows for an experiment result (see the record contract).
+
+    `integrity` and `fault` are as the report states them: the verdict `unchecked` and the
+    fault's confirmation unknown (None) where the record does not say.
+    """
+
+    test_id: str
+    status: str
+    recovery_time_s: float | None
+    integrity: Integrity
+    fault: FaultProof
+    journal: str | None = None
+    deviated: bool | None = None  # None: no chaos finding
+    criteria: tuple[Criterion, ...] = ()
+    fault_window: Window | None = None
+
+    def to_json(self) -> JsonObject:
+        """The JSON form, in report.json's key order."""
+        return {
+            "test_id": self.test_id,
+            "status": self.status,
+            "recovery_time_s": self.recovery_time_s,
+            "data_integrity": {
+                "verdict": self.integrity.verdict,
+                "rows_verified": self.integrity.rows_verified,
+                "tables": [_sorted(t) for t in self.integrity.tables],
+            },
+            "fault": {
+                "action": self.fault.action,
+                "target": self.fault.target,
+                "confirmed": self.fault.confirmed,
+                "evidence": self.fault.evidence,
+            },
+            "journal": self.journal,
+            "deviated": self.deviated,
+            "criteria": [_sorted(c.to_json()) for c in self.criteria],
+            "fault_window": _sorted(self.fault_window.to_json()) if self.fault_window else None,
+        }
+
+
+def experiment_detail(record: Record) -> ExperimentDetail:
+    """The experiment result of `record`, as report.json shows it."""
+    chaos = chaos_of(record)
+    integrity = chaos.integrity if chaos is not None else None
+    fault = (chaos.fault if chaos is not None else None) or FaultProof()
+    rows = _number(integrity.rows_verified) if integrity is not None else None
+    stated = Integrity(
+        (integrity.verdict if integrity is not None else "") or "unchecked",
+        int(rows or metric(record, "rows_verified") or 0),
+        integrity.tables if integrity is not None else (),
+    )
+    proof = FaultProof(fault.action, fault.target, None, fault_confirmed(record)[0], fault.evidence)
+    if chaos is None:
+        return ExperimentDetail(record.test_id, record.status, recovery_s(record), stated, proof)
+    return ExperimentDetail(
+        record.test_id,
+        record.status,
+        recovery_s(record),
+        stated,
+        proof,
+        chaos.journal,
+        chaos.deviated,
+        chaos.criteria or (),
+        chaos.window,
+    )
+
+
+@dataclass(frozen=True)
+class LoadDetail:
+    """What report.json shows for a load result: SLOs, figures, windows under chaos."""
+
+    test_id: str
+    status: str
+    shape: str | None = None  # None: the load never started, or the record says nothing
+    users: int | None = None
+    during: str | None = None
+    metrics: Figures | None = None  # p50_ms ... failures, those measured, in that order
+    slos: tuple[SloResult, ...] = ()
+    windows: Mapping[str, Figures] | None = None  # before, during, after: only under chaos
+    throughput_recovery_s: float | None = None
+    stats: Mapping[str, str] | None = None
+
+    def to_json(self) -> JsonObject:
+        """The JSON form, in report.json's key order."""
+        return {
+            "test_id": self.test_id,
+            "status": self.status,
+            "shape": self.shape,
+            "users": self.users,
+            "during": self.during,
+            "metrics": dict(self.metrics or {}),
+            "slos": [_sorted(s.to_json()) for s in self.slos],
+            "windows": (
+                None if self.windows is None else {w: dict(f) for w, f in self.windows.items()}
+            ),
+            "throughput_recovery_s": self.throughput_recovery_s,
+            "stats": {k: (self.stats or {})[k] for k in sorted(self.stats or {})},
+        }
+
+
+def load_detail(record: Record) -> LoadDetail:
+    """The load result of `record`, as report.json shows it."""
     metrics = record.metrics or {}
-    return {k: v for k in _LOAD_FIGURES if (v := _number(metrics.get(k))) is not None}
+    figures = {k: v for k in _LOAD_FIGURES if (v := _number(metrics.get(k))) is not None}
+    load = load_of(record)
+    if load is None or load.run is None:
+        return LoadDetail(record.test_id, record.status, metrics=figures)
+    windows = {w: window_metrics(record, w) for w in WINDOWS} if load.windows else None
+    return LoadDetail(
+        record.test_id,
+        record.status,
+        load.run.shape,
+        load.run.users,
+        load.run.during,
+        figures,
+        load.slos,
+        windows,
+        throughput_recovery_s(record),
+        load.run.stats,
+    )
 
 
 def _main_record(records: Sequence[Record]) -> Record | None:
@@ -152,7 +250,7 @@ def _main_record(records: Sequence[Record]) -> Record | None:
     return min(records, key=lambda r: status_rank(r.status)) if records else None
 
 
-def suite_detail(kind: str, name: str, records: Sequence[Record]) -> dict[str, Any]:
+def suite_detail(kind: str, name: str, records: Sequence[Record]) -> JsonObject:
     """Extra keys of an experiment or load criterion in report.json (empty for other kinds)."""
     mine = [r for r in records if r.kind == kind and r.suite == name]
     main = _main_record(mine)
@@ -161,58 +259,109 @@ def suite_detail(kind: str, name: str, records: Sequence[Record]) -> dict[str, A
     if kind not in ("experiment", "load"):
         return {}
     detail = experiment_detail(main) if kind == "experiment" else load_detail(main)
-    detail.pop("status")
-    return detail
+    return {k: v for k, v in detail.to_json().items() if k != "status"}
 
 
-def chaos_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ChaosRow:
+    """One row of a cell's chaos section: an experiment record and its verdicts."""
+
+    experiment: str
+    test_id: str
+    status: str
+    verdict: str  # the experiment's own criterion (`chaos:NAME`)
+    policy: str | None  # the policy's chaos criteria on it (`chaos-criteria:NAME`), if any
+    recovery_time_s: float | None
+    rows_verified: int
+    data_integrity: str
+    fault_confirmed: bool | None
+    journal: str | None
+    message: str
+
+    def to_json(self) -> JsonObject:
+        """The JSON form (one entry of a cell's `chaos` in report.json)."""
+        return {
+            "experiment": self.experiment,
+            "test_id": self.test_id,
+            "status": self.status,
+            "verdict": self.verdict,
+            "policy": self.policy,
+            "recovery_time_s": self.recovery_time_s,
+            "rows_verified": self.rows_verified,
+            "data_integrity": self.data_integrity,
+            "fault_confirmed": self.fault_confirmed,
+            "journal": self.journal,
+            "message": self.message,
+        }
+
+
+def chaos_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> tuple[ChaosRow, ...]:
     """The cell's chaos section: one row per experiment record."""
-    rows: list[dict[str, Any]] = []
+    rows: list[ChaosRow] = []
     for record in measured:
         if record.kind != "experiment":
             continue
         detail = experiment_detail(record)
         rows.append(
-            {
-                "experiment": record.suite,
-                "test_id": record.test_id,
-                "status": record.status,
-                "verdict": verdicts.get(f"chaos:{record.suite}", "not_run"),
-                "policy": verdicts.get(f"chaos-criteria:{record.suite}"),
-                "recovery_time_s": detail["recovery_time_s"],
-                "rows_verified": detail["data_integrity"]["rows_verified"],
-                "data_integrity": detail["data_integrity"]["verdict"],
-                "fault_confirmed": detail["fault"]["confirmed"],
-                "journal": detail["journal"],
-                "message": _first(record.message),
-            }
+            ChaosRow(
+                record.suite,
+                record.test_id,
+                record.status,
+                verdicts.get(f"chaos:{record.suite}", "not_run"),
+                verdicts.get(f"chaos-criteria:{record.suite}"),
+                detail.recovery_time_s,
+                detail.integrity.rows_verified,
+                detail.integrity.verdict,
+                detail.fault.confirmed,
+                detail.journal,
+                _first(record.message),
+            )
         )
-    return rows
+    return tuple(rows)
 
 
-def load_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class LoadRow:
+    """One row of a cell's load section: a load record, its figures, SLOs and windows."""
+
+    profile: str
+    verdict: str  # the load profile's criterion (`load:NAME`)
+    detail: LoadDetail
+    message: str
+
+    def figure(self, name: str) -> float | None:
+        """One of the run's figures (p50_ms, p95_ms, p99_ms, error_rate, rps), if measured."""
+        return (self.detail.metrics or {}).get(name)
+
+    def to_json(self) -> JsonObject:
+        """The JSON form (one entry of a cell's `load` in report.json)."""
+        detail = self.detail.to_json()
+        return {
+            "profile": self.profile,
+            "test_id": self.detail.test_id,
+            "status": self.detail.status,
+            "verdict": self.verdict,
+            **{k: self.figure(k) for k in _ROW_FIGURES},
+            "slos": detail["slos"],
+            "during": self.detail.during,
+            "windows": detail["windows"],
+            "throughput_recovery_s": self.detail.throughput_recovery_s,
+            "message": self.message,
+        }
+
+
+def load_rows(measured: Sequence[Record], verdicts: Mapping[str, str]) -> tuple[LoadRow, ...]:
     """The cell's load section: one row per load record, with its SLOs and windows."""
-    rows: list[dict[str, Any]] = []
-    for record in measured:
-        if record.kind != "load":
-            continue
-        detail = load_detail(record)
-        figures = detail["metrics"]
-        rows.append(
-            {
-                "profile": record.suite,
-                "test_id": record.test_id,
-                "status": record.status,
-                "verdict": verdicts.get(f"load:{record.suite}", "not_run"),
-                **{k: figures.get(k) for k in ("p50_ms", "p95_ms", "p99_ms", "error_rate", "rps")},
-                "slos": detail["slos"],
-                "during": detail["during"],
-                "windows": detail["windows"],
-                "throughput_recovery_s": detail["throughput_recovery_s"],
-                "message": _first(record.message),
-            }
+    return tuple(
+        LoadRow(
+            record.suite,
+            verdicts.get(f"load:{record.suite}", "not_run"),
+            load_detail(record),
+            _first(record.message),
         )
-    return rows
+        for record in measured
+        if record.kind == "load"
+    )
 
 
 def _first(text: str) -> str:
@@ -232,17 +381,16 @@ def fmt(value: object, unit: str = "") -> str:
     return str(value)
 
 
-def slo_text(slo: Mapping[str, Any]) -> str:
+def slo_text(slo: SloResult) -> str:
     """One SLO result as text: `p95_ms 180 <= 200 met`."""
-    op = "<=" if slo.get("op", "max") == "max" else ">="
-    state = "met" if slo.get("met") else "MISSED"
-    measured, threshold = fmt(slo.get("measured")), fmt(slo.get("threshold"))
-    return f"{slo.get('metric', '?')} {measured} {op} {threshold} {state}"
+    op = "<=" if slo.op == "max" else ">="
+    state = "met" if slo.met else "MISSED"
+    return f"{slo.metric} {fmt(slo.measured)} {op} {fmt(slo.threshold)} {state}"
 
 
-def window_text(windows: Mapping[str, Any] | None, name: str) -> str:
+def window_text(windows: Mapping[str, Figures] | None, name: str) -> str:
     """One window's p95 / error rate / rps, e.g. `p95 120 ms, err 0, 35 rps`."""
-    figures = _mapping(_mapping(windows).get(name))
+    figures = (windows or {}).get(name)
     if not figures:
         return "-"
     return (

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TypedDict
 
 from certify.config.policy import Waiver
 from certify.plan import Plan, PlannedCell
-from certify.report.chaosload import RECORD_KEYS, chaos_rows, load_rows, suite_detail
+from certify.report.chaosload import (
+    RECORD_KEYS,
+    ChaosRow,
+    LoadRow,
+    chaos_rows,
+    load_rows,
+    suite_detail,
+)
 from certify.report.history import Changes, TrendPoint
 from certify.results import Record
-from certify.results.findings import findings_json
+from certify.results.findings import JsonObject, JsonValue, findings_json
 
 REPORT_SCHEMA = "certify.report/1"
 # How a criterion is named from the kind of evidence behind it (policy rules use their own name).
@@ -23,6 +31,29 @@ _PREFIX = {
     "slo": "slo",
     "chaos-criteria": "chaos-criteria",
 }
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a policy rule made on one record: its threshold, what was measured, met."""
+
+    criterion: str  # the policy rule's name
+    check: str  # what it checked, e.g. max_recovery_s
+    threshold: JsonValue
+    measured: JsonValue
+    met: bool | None  # None: nothing was measured (fail closed)
+    blocking: bool
+
+    def to_json(self) -> JsonObject:
+        """The JSON form (one entry of a criterion's `checks` in report.json)."""
+        return {
+            "criterion": self.criterion,
+            "check": self.check,
+            "threshold": self.threshold,
+            "measured": self.measured,
+            "met": self.met,
+            "blocking": self.blocking,
+        }
 
 
 @dataclass(frozen=True)
@@ -39,8 +70,8 @@ class SuiteResult:
     # False when every test of the suite was not_run because it does not apply to the cell's
     # values (`requires`): shown with its reasons, left out of the cell's verdict
     applicable: bool = True
-    # what a policy rule checked, one mapping per check (chaos criteria: threshold, measured, met)
-    checks: tuple[dict[str, Any], ...] = ()
+    # what a policy rule checked (chaos criteria: threshold, measured, met)
+    checks: tuple[Check, ...] = ()
 
     @property
     def criterion(self) -> str:
@@ -71,12 +102,12 @@ class CellResult:
         return tuple(r for r in self.records if r.kind == "experiment" or r.kind == "load")
 
     @cached_property
-    def chaos_section(self) -> list[dict[str, Any]]:
+    def chaos_section(self) -> tuple[ChaosRow, ...]:
         """One row per experiment of the cell (computed once for every output)."""
         return chaos_rows(self.measured, {s.criterion: s.verdict for s in self.suites})
 
     @cached_property
-    def load_section(self) -> list[dict[str, Any]]:
+    def load_section(self) -> tuple[LoadRow, ...]:
         """One row per load profile of the cell, with SLOs and windows (computed once)."""
         return load_rows(self.measured, {s.criterion: s.verdict for s in self.suites})
 
@@ -89,7 +120,7 @@ class WaiverUse:
     status: str  # active, expired or unused
     cells: tuple[str, ...] = ()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The JSON form in report.json's `waivers`."""
         return {
             "cells": self.waiver.cells,
@@ -108,7 +139,7 @@ class Gate:
 
     verdict: str
     reasons: tuple[str, ...]
-    policy: dict[str, Any] = field(default_factory=dict)
+    policy: JsonObject = field(default_factory=dict)  # the policy as report.json embeds it
 
     @property
     def passed(self) -> bool:
@@ -117,10 +148,32 @@ class Gate:
 
 
 @dataclass(frozen=True)
+class RunInputs:
+    """What a report is decided from: the run, its plan, its records and the tests collected.
+
+    `run` is report.json's `run` object (id, profile, times, provenance, ...); `expected` the
+    (suite, test id) pairs collected per cell, so that a test without a result is missed.
+    """
+
+    run: JsonObject
+    plan: Plan
+    records: Sequence[Record]
+    expected: Mapping[str, Sequence[tuple[str, str]]] = field(default_factory=dict)
+
+
+class Summary(TypedDict):
+    """Counts of cells by verdict and of records by status (report.json's `summary`)."""
+
+    cells: int
+    verdicts: dict[str, int]
+    tests: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the outputs (JSON, Markdown, HTML, JUnit, Allure) render, built once."""
 
-    run: dict[str, Any]
+    run: JsonObject  # report.json's `run` as it is written: id, profile, times, provenance
     plan: Plan
     cells: tuple[CellResult, ...]
     gate: Gate
@@ -128,7 +181,7 @@ class Report:
     changes: Changes | None = None
     trend: tuple[TrendPoint, ...] = ()
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> Summary:
         """Counts of cells by verdict and of records by status."""
         statuses = Counter(r.status for c in self.cells for r in c.records)
         return {
@@ -137,8 +190,9 @@ class Report:
             "tests": dict(statuses),
         }
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The `certify.report/1` document."""
+        summary = self.summary()
         return {
             "schema": REPORT_SCHEMA,
             "run": self.run,
@@ -150,7 +204,11 @@ class Report:
                 "dimensions": list(self.plan.dimensions),
                 "coverage": self.plan.coverage(),
             },
-            "summary": self.summary(),
+            "summary": {
+                "cells": summary["cells"],
+                "verdicts": dict(summary["verdicts"]),
+                "tests": dict(summary["tests"]),
+            },
             "cells": [cell_json(c) for c in self.cells],
             "gate": {
                 "verdict": self.gate.verdict,
@@ -162,34 +220,34 @@ class Report:
         }
 
 
-def suite_json(s: SuiteResult, records: tuple[Record, ...] = ()) -> dict[str, Any]:
+def suite_json(s: SuiteResult, records: tuple[Record, ...] = ()) -> JsonObject:
     """One criterion result as JSON; experiments and loads add what their records measured."""
-    out: dict[str, Any] = {
+    out: JsonObject = {
         "name": s.name,
         "criterion": s.criterion,
         "kind": s.kind,
         "required": s.required,
         "applicable": s.applicable,
         "verdict": s.verdict,
-        "counts": s.counts,
+        "counts": dict(s.counts),
         "reasons": list(s.reasons),
     }
     if s.waived_by:
         out["waived_by"] = s.waived_by
     if s.checks:
-        out["checks"] = [dict(c) for c in s.checks]
+        out["checks"] = [c.to_json() for c in s.checks]
     if s.kind in ("experiment", "load") and records:
         out.update(suite_detail(s.kind, s.name, records))
     return out
 
 
-def record_json(r: Record) -> dict[str, Any]:
+def record_json(r: Record) -> JsonObject:
     """One record as a report test entry (the cell and run are implied by where it sits).
 
     Experiment and load records keep their own metrics and chaos/load findings, so that
     `certify gate` can decide a report.json again with the same evidence.
     """
-    out = {
+    out: JsonObject = {
         "test_id": r.test_id,
         "suite": r.suite,
         "status": r.status,
@@ -206,12 +264,12 @@ def record_json(r: Record) -> dict[str, Any]:
     return out
 
 
-def cell_json(cell: CellResult) -> dict[str, Any]:
+def cell_json(cell: CellResult) -> JsonObject:
     """One cell as JSON, with everything needed to decide its verdict again."""
     planned = cell.planned
     return {
         "id": cell.id,
-        "values": planned.cell.values,
+        "values": dict(planned.cell.values),
         "tier": planned.cell.tier,
         "runtime": planned.runtime,
         "planned": {
@@ -225,12 +283,12 @@ def cell_json(cell: CellResult) -> dict[str, Any]:
         "tests": [record_json(r) for r in cell.records],
         "unfinished": [{"suite": s, "test_id": t} for s, t in cell.unfinished],
         "provenance": _cell_provenance(cell),
-        "chaos": cell.chaos_section,
-        "load": cell.load_section,
+        "chaos": [row.to_json() for row in cell.chaos_section],
+        "load": [row.to_json() for row in cell.load_section],
     }
 
 
-def _cell_provenance(cell: CellResult) -> dict[str, Any]:
+def _cell_provenance(cell: CellResult) -> JsonObject:
     """What produced the cell's records (versions, host), without one record's own findings."""
     if not cell.records:
         return {}

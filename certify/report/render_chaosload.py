@@ -7,11 +7,10 @@ and for a load under chaos the figures before, during and after the fault window
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
-from typing import Any
 
-from certify.report.chaosload import WINDOWS, fmt, slo_text, window_text
+from certify.report.chaosload import WINDOWS, ChaosRow, LoadRow, fmt, slo_text, window_text
 from certify.report.html_assets import COLOURS
 from certify.report.model import CellResult, Report
 from certify.report.verdict import rank
@@ -30,7 +29,7 @@ CHAOS_HEADERS = (
 LOAD_HEADERS = ("profile", "verdict", "p50", "p95", "p99", "error rate", "rps", "SLOs")
 WINDOW_HEADERS = ("profile", "during", *WINDOWS, "throughput recovery")
 
-Sections = list[tuple[CellResult, list[dict[str, Any]], list[dict[str, Any]]]]
+Sections = list[tuple[CellResult, tuple[ChaosRow, ...], tuple[LoadRow, ...]]]
 
 
 def sections(report: Report) -> Sections:
@@ -43,43 +42,44 @@ def sections(report: Report) -> Sections:
     return sorted(found, key=lambda s: (rank(s[0].verdict), s[0].id))
 
 
-def chaos_cells(row: Mapping[str, Any]) -> list[str]:
+def _verdict(verdict: str, status: str) -> str:
+    return verdict if status == "passed" else f"{verdict} ({status})"
+
+
+def chaos_cells(row: ChaosRow) -> list[str]:
     """One chaos row as plain-text table cells (in CHAOS_HEADERS order)."""
-    verdict = row["verdict"] if row["status"] == "passed" else f"{row['verdict']} ({row['status']})"
     return [
-        row["experiment"],
-        verdict,
-        fmt(row["recovery_time_s"], "s"),
-        fmt(row["rows_verified"]),
-        row["data_integrity"],
-        fmt(row["fault_confirmed"]),
-        row["policy"] or "-",
+        row.experiment,
+        _verdict(row.verdict, row.status),
+        fmt(row.recovery_time_s, "s"),
+        fmt(row.rows_verified),
+        row.data_integrity,
+        fmt(row.fault_confirmed),
+        row.policy or "-",
     ]
 
 
-def load_cells(row: Mapping[str, Any]) -> list[str]:
+def load_cells(row: LoadRow) -> list[str]:
     """One load row as plain-text table cells (in LOAD_HEADERS order)."""
-    verdict = row["verdict"] if row["status"] == "passed" else f"{row['verdict']} ({row['status']})"
-    slos = "; ".join(slo_text(s) for s in row["slos"]) or "-"
+    slos = "; ".join(slo_text(s) for s in row.detail.slos) or "-"
     return [
-        row["profile"],
-        verdict,
-        *(fmt(row[k], "ms") for k in ("p50_ms", "p95_ms", "p99_ms")),
-        fmt(row["error_rate"]),
-        fmt(row["rps"]),
+        row.profile,
+        _verdict(row.verdict, row.detail.status),
+        *(fmt(row.figure(k), "ms") for k in ("p50_ms", "p95_ms", "p99_ms")),
+        fmt(row.figure("error_rate")),
+        fmt(row.figure("rps")),
         slos,
     ]
 
 
-def window_cells(row: Mapping[str, Any]) -> list[str]:
+def window_cells(row: LoadRow) -> list[str]:
     """A load under chaos: its figures per window and the throughput recovery."""
+    recovered = row.detail.throughput_recovery_s
     return [
-        row["profile"],
-        str(row["during"] or "-"),
-        *(window_text(row["windows"], w) for w in WINDOWS),
-        fmt(row["throughput_recovery_s"], "s")
-        if row["throughput_recovery_s"] is not None
-        else "never recovered",
+        row.profile,
+        str(row.detail.during or "-"),
+        *(window_text(row.detail.windows, w) for w in WINDOWS),
+        fmt(recovered, "s") if recovered is not None else "never recovered",
     ]
 
 
@@ -110,7 +110,7 @@ def markdown(report: Report) -> list[str]:
             lines += ["", "Chaos:", "", *_md_table(CHAOS_HEADERS, [chaos_cells(r) for r in chaos])]
         if load:
             lines += ["", "Load:", "", *_md_table(LOAD_HEADERS, [load_cells(r) for r in load])]
-        chaotic = [r for r in load if r["windows"]]
+        chaotic = [r for r in load if r.detail.windows]
         if chaotic:
             rows = [window_cells(r) for r in chaotic]
             lines += ["", "Load under chaos:", "", *_md_table(WINDOW_HEADERS, rows)]
@@ -153,7 +153,7 @@ def html(report: Report) -> str:
     found = sections(report)
     chaos = [[c.id, *chaos_cells(r)] for c, rows, _ in found for r in rows]
     load = [[c.id, *load_cells(r)] for c, _, rows in found for r in rows]
-    windows = [[c.id, *window_cells(r)] for c, _, rows in found for r in rows if r["windows"]]
+    windows = [[c.id, *window_cells(r)] for c, _, rows in found for r in rows if r.detail.windows]
     parts = []
     if chaos:
         parts.append(
@@ -187,7 +187,7 @@ def panel(cell: CellResult) -> dict[str, list[list[str]]]:
     load_table = cell.load_section
     if load_table:
         out["load"] = [load_cells(r) for r in load_table]
-        chaotic = [window_cells(r) for r in load_table if r["windows"]]
+        chaotic = [window_cells(r) for r in load_table if r.detail.windows]
         if chaotic:
             out["windows"] = chaotic
     return out

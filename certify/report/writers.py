@@ -160,7 +160,8 @@ def write_allure_environment(report: Report, out: Path) -> Path | None:
     folder = out / "allure-results"
     if not folder.is_dir():
         return None
-    prov = report.run.get("provenance", {})
+    found = report.run.get("provenance")
+    prov = found if isinstance(found, dict) else {}
     pairs = [
         ("certify.profile", report.plan.profile),
         ("certify.matrix", report.plan.matrix),
