@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
+from certify.platforms.base import Assessment
 
 
 class Format(str, Enum):
@@ -49,26 +51,19 @@ def plan(
         if verdicts is not None:
             body["platform"] = platform
             for cell in body["cells"]:
-                cell.update(verdicts[cell["id"]])
+                found = verdicts[cell["id"]]
+                cell.update(runnable=found.runnable, reason=found.reason, notes=list(found.notes))
         typer.echo(json.dumps(body, indent=2))
     else:
         print_plan(result, _stdout(), verdicts)
 
 
-def runnable(matrix: Matrix, result: Plan, platform: str) -> dict[str, dict[str, Any]]:
-    """Cell id -> {runnable, reason} on `platform` (nothing is downloaded or started)."""
+def runnable(matrix: Matrix, result: Plan, platform: str) -> dict[str, Assessment]:
+    """Cell id -> what `platform` can do for it here (nothing is downloaded or started)."""
     from certify.platforms import get_platform
 
     backend = get_platform(platform)
-    out: dict[str, dict[str, Any]] = {}
-    for planned in result.cells:
-        found = backend.assess(matrix, planned, fetch=False)
-        out[planned.cell.id] = {
-            "runnable": found.runnable,
-            "reason": found.reason,
-            "notes": list(found.notes),
-        }
-    return out
+    return {p.cell.id: backend.assess(matrix, p, fetch=False) for p in result.cells}
 
 
 def _stdout() -> Console:
@@ -78,7 +73,7 @@ def _stdout() -> Console:
 
 
 def print_plan(
-    result: Plan, console: Console, verdicts: dict[str, dict[str, Any]] | None = None
+    result: Plan, console: Console, verdicts: Mapping[str, Assessment] | None = None
 ) -> None:
     """The person-readable view: one row per cell, then coverage per tier."""
     table = Table(title=f"profile {result.profile} of matrix {result.matrix} (seed {result.seed})")
@@ -94,7 +89,7 @@ def print_plan(
         row = [str(i), *(values[d] for d in result.dimensions), planned.cell.tier, planned.runtime]
         if verdicts is not None:
             found = verdicts[planned.cell.id]
-            row.append("yes" if found["runnable"] else f"no: {found['reason']}")
+            row.append("yes" if found.runnable else f"no: {found.reason}")
         table.add_row(*row)
     console.print(table)
     for group in result.groups:

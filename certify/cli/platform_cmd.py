@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, TypedDict
 
 import typer
 from rich.console import Console
@@ -77,14 +77,24 @@ def up(
     )
 
 
-def _rows() -> list[dict[str, Any]]:
+class ServiceRow(TypedDict):
+    """One service of `platform up` as `platform status` shows it."""
+
+    name: str
+    pid: int | None
+    endpoint: str
+    healthy: bool
+    log: str
+
+
+def _rows() -> list[ServiceRow]:
     from certify.platforms.local.services.base import tcp_open
     from certify.platforms.local.state import up_session
 
     session = up_session()
     if session is None:
         return []
-    rows = []
+    rows: list[ServiceRow] = []
     for service in session.services():
         alive = service.alive() if service.pid else True
         port = service.endpoint.rsplit(":", 1)[-1].split("/")[0]
