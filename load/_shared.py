@@ -198,11 +198,11 @@ def declare(module: dict[str, Any]) -> dict[str, Any]:
             for key, p in (("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99)):
                 metrics[key] = float(total_stats.get_response_time_percentile(p))
         results = slo.evaluate(thresholds, metrics)
-        _write({**run, "parts": _PARTS, "slos": results})
-        missed = [r for r in results if not r["met"]]
+        _write({**run, "parts": _PARTS, "slos": [r.to_json() for r in results]})
+        missed = [r for r in results if not r.met]
         for result in missed:
-            log.error("SLO missed: %s %s %s, measured %s", result["metric"], result["op"],
-                      result["threshold"], result["measured"])  # fmt: skip
+            log.error("SLO missed: %s %s %s, measured %s", result.metric, result.op,
+                      result.threshold, result.measured)  # fmt: skip
         if missed and environment.process_exit_code in (None, 0):
             environment.process_exit_code = 1
 

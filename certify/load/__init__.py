@@ -3,6 +3,6 @@
 certify never imports locust: each run is a subprocess in the cell's runtime.
 """
 
-from certify.load.stats import FaultWindow, windows
+from certify.load.stats import FaultWindow, WindowFigures, windows
 
-__all__ = ["FaultWindow", "windows"]
+__all__ = ["FaultWindow", "WindowFigures", "windows"]

@@ -18,7 +18,6 @@ import ast
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from certify.config.selector import unmet
 from certify.errors import ProfileError
@@ -48,9 +47,9 @@ class LoadProfile:
             return f"load profile {self.name} needs {dim} in [{wanted}] (cell: {have or '-'})"
         return None
 
-    def endpoint(self, options: Mapping[str, Any]) -> str | None:
+    def endpoint(self, options: Mapping[str, object]) -> str | None:
         """The endpoint under load, from the cell's options (`TARGET` path), or None."""
-        node: Any = options
+        node: object = options
         for part in self.target.split(".") if self.target else []:
             if not isinstance(node, Mapping) or part not in node:
                 return None
@@ -63,12 +62,12 @@ def profile_path(root: Path, name: str) -> Path:
     return root / "load" / f"{name}.py"
 
 
-def _literals(path: Path) -> dict[str, Any]:
+def _literals(path: Path) -> dict[str, object]:
     try:
         tree = ast.parse(path.read_text(), str(path))
     except (OSError, SyntaxError) as exc:
         raise ProfileError(f"{path}: cannot read the locustfile ({exc})") from None
-    found: dict[str, Any] = {}
+    found: dict[str, object] = {}
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []
         if isinstance(node, ast.AnnAssign) and node.value is not None:
@@ -86,6 +85,30 @@ def _literals(path: Path) -> dict[str, Any]:
     return found
 
 
+def _mapping(value: object, what: str) -> dict[str, object]:
+    """`value` as a dict with str keys; TypeError naming `what` when it is not a dict."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a dict, not {value!r}")
+    return {str(k): v for k, v in value.items()}
+
+
+def _declared_map(path: Path, found: Mapping[str, object], name: str) -> dict[str, object]:
+    try:
+        return _mapping(found.get(name, {}), name)
+    except TypeError as exc:
+        raise ProfileError(f"{path}: {exc}") from None
+
+
+def _declared_number(path: Path, found: Mapping[str, object], name: str, default: float) -> float:
+    value = found.get(name, default)
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError
+        return float(value)
+    except ValueError:
+        raise ProfileError(f"{path}: {name} must be a number, not {value!r}") from None
+
+
 def read_profile(root: Path, name: str) -> LoadProfile:
     """The declarations of load/<name>.py; ProfileError if it is missing or malformed."""
     path = profile_path(root, name)
@@ -95,20 +118,22 @@ def read_profile(root: Path, name: str) -> LoadProfile:
             "profile's `load:` entry"
         )
     found = _literals(path)
-    shape = str(found.get("SHAPE", "ramp"))
     try:
-        check_shape(shape)
+        shape = check_shape(str(found.get("SHAPE", "ramp")))
         slo = {
-            str(sel): check_slo(dict(th), f"{path}: SLO[{sel!r}]")
-            for sel, th in dict(found.get("SLO", {})).items()
+            str(sel): check_slo(_mapping(th, f"SLO[{sel!r}]"), f"{path}: SLO[{sel!r}]")
+            for sel, th in _mapping(found.get("SLO", {}), "SLO").items()
         }
     except (ValueError, TypeError) as exc:
         raise ProfileError(f"{path}: {exc} (valid shapes: {', '.join(SHAPES)})") from None
     requires = {
-        str(k): tuple(str(v) for v in (vs if isinstance(vs, list | tuple) else [vs]))
-        for k, vs in dict(found.get("REQUIRES", {})).items()
+        k: tuple(str(v) for v in (vs if isinstance(vs, list | tuple) else [vs]))
+        for k, vs in _declared_map(path, found, "REQUIRES").items()
     }
-    users, seconds = bounded(int(found.get("USERS", 4)), float(found.get("SECONDS", 60)))
+    users, seconds = bounded(
+        int(_declared_number(path, found, "USERS", 4)),
+        _declared_number(path, found, "SECONDS", 60),
+    )
     return LoadProfile(
         name=str(found.get("PROFILE", name)),
         path=path,

@@ -12,17 +12,16 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 from certify.cell import cell_slug
 from certify.errors import LoadError, ProfileError, StatsError
+from certify.host.jsontypes import JsonObject
 from certify.host.pool import session_marker
 from certify.host.process import raise_on_signals, start_child, stop_group, wait_child
-from certify.host.provenance import now
 from certify.load import shapes
 from certify.load import slo as slos
 from certify.load.profile import LoadProfile, read_profile
@@ -31,7 +30,8 @@ from certify.load.stats import FaultWindow, summary, windows
 from certify.plan import PlannedCell
 from certify.platforms.base import CellJob, PlatformSession, Runtime
 from certify.platforms.local.services.supervisor import redact_file
-from certify.results import Record
+from certify.results import Outcome, Record
+from certify.results.findings import LoadFinding, LoadRun, SloResult
 
 __all__ = ["FaultWindow", "LoadError", "LoadOptions", "check_loopback", "run_load"]
 
@@ -58,7 +58,7 @@ def check_loopback(endpoint: str) -> str:
     return endpoint
 
 
-def _endpoints(options: Mapping[str, Any]) -> list[str]:
+def _endpoints(options: Mapping[str, object]) -> list[str]:
     """Every URL-like value in the cell's options (services, S3, catalogs, Connect)."""
     found: list[str] = []
     for value in options.values():
@@ -95,26 +95,6 @@ class _Job:
         return str(path.relative_to(self.out)) if path.is_relative_to(self.out) else str(path)
 
 
-def _record(
-    planned: PlannedCell, name: str, run_id: str, status: str, message: str, started: str,
-    t0: float, provenance: dict[str, Any] | None = None, applicable: bool = True,
-) -> Record:  # fmt: skip
-    return Record(
-        run_id,
-        planned.cell.id,
-        name,
-        f"load/{name}",
-        status,
-        kind="load",
-        duration_s=round(time.monotonic() - t0, 3),
-        message=message,
-        started=started,
-        finished=now(),
-        provenance=provenance or {},
-        applicable=applicable,
-    )
-
-
 @dataclass(frozen=True)
 class LoadOptions:
     """How to run one load profile beyond what its locustfile declares."""
@@ -128,6 +108,17 @@ class LoadOptions:
     slo: Mapping[str, float] | None = None  # thresholds, else CERTIFY_LOAD_SLO or declared
 
 
+@dataclass(frozen=True)
+class _Verdict:
+    """How a load run ended: status, message, and what it measured (None: nothing)."""
+
+    status: str
+    message: str
+    metrics: dict[str, float] | None = None
+    finding: LoadFinding | None = None
+    applicable: bool = True
+
+
 def run_load(profile: str, job: CellJob, options: LoadOptions | None = None) -> Record:
     """Run load profile `profile` on the job's cell, add its record to the store, return it.
 
@@ -135,46 +126,41 @@ def run_load(profile: str, job: CellJob, options: LoadOptions | None = None) -> 
     record gets per-window figures.
     """
     opts = options or LoadOptions()
-    planned, runtime, session = job.planned, job.runtime, job.session
-    out, root, store, run_id = job.out, job.root, job.store, job.run_id
-    shape, during, during_name = opts.shape, opts.during, opts.during_name
-    timeout_s, seconds, users, slo = opts.timeout_s, opts.seconds, opts.users, opts.slo
-    started, t0 = now(), time.monotonic()
+    outcome, t0 = Outcome(job.run_id, job.planned.cell.id, "load", profile), time.monotonic()
 
-    def done(
-        status: str, message: str, prov: dict[str, Any] | None = None, applies: bool = True
-    ) -> Record:
-        record = _record(planned, profile, run_id, status, message, started, t0, prov, applies)
-        store.add(record)
+    def done(verdict: _Verdict) -> Record:
+        record = outcome.record(
+            verdict.status,
+            verdict.message,
+            duration_s=round(time.monotonic() - t0, 3),
+            metrics=verdict.metrics,
+            finding=verdict.finding,
+            applicable=verdict.applicable,
+        )
+        job.store.add(record)
         return record
 
     try:
-        prepared = _prepare(
-            profile, planned, session, out.resolve(), root, shape, seconds, users, slo
-        )
-    except ProfileError as exc:
-        return done("error", str(exc))
-    except LoadError as exc:
-        return done("error", str(exc))
+        prepared = _prepare(profile, job, opts)
+    except (ProfileError, LoadError) as exc:
+        return done(_Verdict("error", str(exc)))
     except _NotApplicable as exc:
-        return done("not_run", str(exc), applies=False)
+        return done(_Verdict("not_run", str(exc), applicable=False))
     try:
-        rc, window, fault_error = _execute(prepared, runtime, session, timeout_s, during)
+        rc, fault = _execute(prepared, job, opts)
     finally:
-        redact_file(prepared.log, session.secrets)
-    status, message, prov = _verdict(prepared, rc, window, fault_error, during_name)
-    return done(status, message, prov, applies=prov.pop("applicable", True))
+        redact_file(prepared.log, job.session.secrets)
+    return done(_verdict(prepared, rc, fault, opts.during_name))
 
 
 class _NotApplicable(Exception):
     """The profile does not apply to the cell's values or services."""
 
 
-def _prepare(
-    name: str, planned: PlannedCell, session: PlatformSession, out: Path, root: Path,
-    shape: str | None, seconds: float | None, users: int | None, slo: Mapping[str, float] | None,
-) -> _Job:  # fmt: skip
-    profile = read_profile(root, name)
+def _prepare(name: str, job: CellJob, opts: LoadOptions) -> _Job:
+    """The locust run of profile `name` on the job's cell: applicable, on loopback, bounded."""
+    planned, session, out = job.planned, job.session, job.out.resolve()
+    profile = read_profile(job.root, name)
     values = planned.cell.values
     why = profile.inapplicable(values)
     if why:
@@ -187,24 +173,31 @@ def _prepare(
     for url in [endpoint or "", *_endpoints(options)]:
         if url:
             check_loopback(url)
-    env_seconds = os.environ.get("CERTIFY_LOAD_SECONDS")
-    peak, total = bounded(
-        users or int(os.environ.get("CERTIFY_LOAD_USERS") or profile.users),
-        seconds or float(env_seconds or profile.seconds),
-    )
-    try:
-        thresholds = slos.resolve(
-            profile.slo, values, dict(slo) if slo else slos.override_from_env(), str(profile.path)
-        )
-        chosen = check_shape(shape or os.environ.get("CERTIFY_LOAD_SHAPE") or profile.shape)
-    except ValueError as exc:
-        raise ProfileError(str(exc)) from None
+    chosen, peak, total, thresholds = _settings(profile, values, opts)
     folder = out / "evidence" / slug / "load" / name
     folder.mkdir(parents=True, exist_ok=True)
     cell = {"id": planned.cell.id, "values": values, "tier": planned.cell.tier,
             "workdir": str(out / "work" / slug), "options": options}  # fmt: skip
     (folder / "cell.json").write_text(json.dumps(cell, indent=2) + "\n")
     return _Job(profile, planned, folder, out, chosen, peak, total, thresholds, endpoint or "")
+
+
+def _settings(
+    profile: LoadProfile, values: Mapping[str, str], opts: LoadOptions
+) -> tuple[str, int, float, dict[str, float]]:
+    """(shape, peak users, seconds, SLO): the options', else the environment's, else declared."""
+    env_seconds = os.environ.get("CERTIFY_LOAD_SECONDS")
+    peak, total = bounded(
+        opts.users or int(os.environ.get("CERTIFY_LOAD_USERS") or profile.users),
+        opts.seconds or float(env_seconds or profile.seconds),
+    )
+    try:
+        override = dict(opts.slo) if opts.slo else slos.override_from_env()
+        thresholds = slos.resolve(profile.slo, values, override, str(profile.path))
+        shape = check_shape(opts.shape or os.environ.get("CERTIFY_LOAD_SHAPE") or profile.shape)
+    except ValueError as exc:
+        raise ProfileError(str(exc)) from None
+    return shape, peak, total, thresholds
 
 
 def _env(job: _Job, session: PlatformSession) -> dict[str, str]:
@@ -236,30 +229,33 @@ def _argv(job: _Job, runtime: Runtime) -> list[str]:
     ]  # fmt: skip
 
 
-def _execute(
-    job: _Job,
-    runtime: Runtime,
-    session: PlatformSession,
-    timeout_s: float,
-    during: Callable[[], FaultWindow | None] | None,
-) -> tuple[int, FaultWindow | None, str | None]:
-    """Run locust to its end (or timeout); (exit code, fault window, fault error)."""
+@dataclass
+class _FaultOutcome:
+    """What the fault callable left (its thread writes it): its window, or what went wrong."""
+
+    window: FaultWindow | None = None
+    error: str | None = None
+
+
+def _execute(job: _Job, cell: CellJob, opts: LoadOptions) -> tuple[int, _FaultOutcome]:
+    """Run locust to its end (or timeout); (exit code, what the fault during it left)."""
+    during, timeout_s = opts.during, opts.timeout_s
     # under a fault the run lasts until the after-window is over (see shapes.held_target)
     limit = timeout_s if during is not None else min(timeout_s, job.seconds + _GRACE_S)
-    result: dict[str, Any] = {}
+    fault = _FaultOutcome()
     thread: threading.Thread | None = None
-    env = _env(job, session)
+    env = _env(job, cell.session)
     hold = job.folder / "hold-until"
     hold.unlink(missing_ok=True)
     if during is not None:
         env[shapes.HOLD_VAR] = str(hold)
     with job.log.open("ab") as log, raise_on_signals():
-        proc = start_child(_argv(job, runtime), log, Path(job.profile.path).parents[1], env)
+        proc = start_child(_argv(job, cell.runtime), log, Path(job.profile.path).parents[1], env)
         try:
             if during is not None:
                 _wait_before(job, proc.pid, time.monotonic())
                 thread = threading.Thread(
-                    target=_fault, args=(during, result, hold, job.seconds / 3), daemon=True
+                    target=_run_fault, args=(during, fault, hold, job.seconds / 3), daemon=True
                 )
                 thread.start()
             rc = wait_child(proc, log, limit)
@@ -267,9 +263,9 @@ def _execute(
             stop_group(proc, grace_s=5.0)
     if thread is not None:
         thread.join(timeout=max(30.0, timeout_s))
-        if thread.is_alive():
-            result.setdefault("error", "the fault callable did not return")
-    return rc, result.get("window"), result.get("error")
+        if thread.is_alive() and fault.error is None:
+            fault.error = "the fault callable did not return"
+    return rc, fault
 
 
 def _wait_before(job: _Job, pid: int, t0: float) -> None:
@@ -286,99 +282,117 @@ def _wait_before(job: _Job, pid: int, t0: float) -> None:
     time.sleep(job.seconds / 3)
 
 
-def _fault(
-    during: Callable[[], FaultWindow | None], result: dict[str, Any], hold: Path, after_s: float
+def _run_fault(
+    during: Callable[[], FaultWindow | None], fault: _FaultOutcome, hold: Path, after_s: float
 ) -> None:
     """Run the fault; then let the load go on for `after_s` past the window's end, and stop."""
     try:
-        result["window"] = during()
+        fault.window = during()
     except Exception as exc:  # the record says what went wrong with the fault
-        result["error"] = f"{type(exc).__name__}: {exc}"
+        fault.error = f"{type(exc).__name__}: {exc}"
     finally:
-        window = result.get("window")
+        window = fault.window
         end = max(window.end, time.time()) if window is not None else time.time()
         hold.write_text(f"{end + after_s:.3f}\n")
 
 
-def _verdict(
-    job: _Job, rc: int, window: FaultWindow | None, fault_error: str | None, during_name: str | None
-) -> tuple[str, str, dict[str, Any]]:
-    """(status, message, provenance) of a finished locust run."""
+def _verdict(job: _Job, rc: int, fault: _FaultOutcome, during_name: str | None) -> _Verdict:
+    """How a finished locust run ended, from its exit code, its stats and its fault."""
     declared = _declared(job)
+    parts = declared.get("parts")
+    parts = parts if isinstance(parts, dict) else {}
     if declared.get("applicable") is False:
         why = str(declared.get("reason", "not applicable"))
-        return "not_run", why, {"applicable": False, "load": {"parts": declared.get("parts", {})}}
-    log = job.rel(job.log)
+        return _Verdict("not_run", why, finding=LoadFinding(parts=parts), applicable=False)
+    run = _load_run(job, during_name)
+    log, unjudged = run.stats["log"], LoadFinding(run, parts=parts)
+    if rc not in _LOCUST_DONE:
+        why = "timed out" if rc == -9 else f"exited with code {rc}"
+        return _Verdict("error", f"locust {why}; see {log}", finding=unjudged)
+    try:
+        metrics = summary(job.out / run.stats["csv"])
+        around = None
+        if fault.window is not None:
+            around = windows(job.out / run.stats["csv_history"], fault.window)
+    except StatsError as exc:
+        return _Verdict("error", f"locust left no usable stats: {exc}; see {log}", finding=unjudged)
+    if around is not None:
+        unjudged = replace(
+            unjudged, windows=around.by_window, throughput_recovery_s=around.throughput_recovery_s
+        )
+    if not metrics["requests"]:
+        return _Verdict("error", f"locust ran no request; see {log}", metrics, unjudged)
+    return _judged(job, unjudged, metrics, fault, during_name)
+
+
+def _load_run(job: _Job, during_name: str | None) -> LoadRun:
+    """How the profile ran, and where its stats are (relative to the run folder)."""
     stats = {
         "json": job.rel(Path(f"{job.prefix}.json")),
         "csv": job.rel(Path(f"{job.prefix}_stats.csv")),
         "csv_history": job.rel(Path(f"{job.prefix}_stats_history.csv")),
-        "log": log,
+        "log": job.rel(job.log),
     }
-    load: dict[str, Any] = {
-        "shape": job.shape, "users": job.users, "duration_s": job.seconds,
-        "during": during_name, "host": job.endpoint, "slos": [], "stats": stats,
-        "windows": None, "throughput_recovery_s": None, "parts": declared.get("parts", {}),
-    }  # fmt: skip
-    if rc not in _LOCUST_DONE:
-        why = "timed out" if rc == -9 else f"exited with code {rc}"
-        return "error", f"locust {why}; see {log}", {"load": load}
-    try:
-        metrics = summary(
-            Path(stats["csv"]) if Path(stats["csv"]).is_absolute() else job.out / stats["csv"]
-        )
-        if window is not None:
-            figures = windows(job.out / stats["csv_history"], window)
-            load["throughput_recovery_s"] = figures.pop("throughput_recovery_s")
-            load["windows"] = figures
-    except StatsError as exc:
-        return "error", f"locust left no usable stats: {exc}; see {log}", {"load": load}
-    if not metrics["requests"]:
-        return "error", f"locust ran no request; see {log}", {"metrics": metrics, "load": load}
+    return LoadRun(job.shape, job.users, job.seconds, during_name, job.endpoint, stats)
+
+
+def _judged(
+    job: _Job,
+    finding: LoadFinding,
+    metrics: dict[str, float],
+    fault: _FaultOutcome,
+    during_name: str | None,
+) -> _Verdict:
+    """The SLO verdict of a load that ran requests (an error when its fault did not run)."""
     # under a fault, the profile's SLOs judge the steady state before it (the run's totals
     # include the fault itself); the policy's windowed SLOs judge during and after
-    judged = load["windows"]["before"] if load["windows"] else metrics
-    load["slos"] = slos.evaluate(job.slo, judged)
-    if load["windows"]:
-        load["slo_window"] = "before"
-    prov = {"metrics": metrics, "load": load}
-    if fault_error or (during_name is not None and window is None):
-        return "error", f"the fault during the load did not run: {fault_error or 'no window'}", prov
-    status, message = _slo_message(load["slos"], judged, load["parts"])
-    if load["windows"]:
+    before = finding.windows["before"] if finding.windows else None
+    judged = metrics if before is None else before
+    finding = replace(
+        finding,
+        slos=tuple(slos.evaluate(job.slo, judged)),
+        slo_window=None if before is None else "before",
+    )
+    if fault.error or (during_name is not None and fault.window is None):
+        why = fault.error or "no window"
+        return _Verdict("error", f"the fault during the load did not run: {why}", metrics, finding)
+    status, message = _slo_message(finding.slos, judged, finding.parts)
+    if before is not None:
         message = message.replace(" (p50", " before the fault (p50", 1)
-    return status, message, prov
+    return _Verdict(status, message, metrics, finding)
 
 
-def _declared(job: _Job) -> dict[str, Any]:
+def _declared(job: _Job) -> JsonObject:
+    """What the locustfile wrote of its run (load/_shared.py's declared.json); {} if none."""
     try:
-        data: dict[str, Any] = json.loads((job.folder / "declared.json").read_text())
-        return data
+        data = json.loads((job.folder / "declared.json").read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _slo_message(
-    results: list[dict[str, Any]], metrics: Mapping[str, float], parts: Mapping[str, Any]
+    results: Sequence[SloResult], metrics: Mapping[str, float], parts: JsonObject
 ) -> tuple[str, str]:
-    missed = [r for r in results if not r["met"]]
+    missed = [r for r in results if not r.met]
     nan = float("nan")
     figures = (
         f"p50 {metrics.get('p50_ms') or nan:g} ms, p95 {metrics.get('p95_ms') or nan:g} ms, "
         f"errors {metrics['error_rate']:.2%}, {metrics['rps']:.1f} req/s over "
         f"{int(metrics['requests'])} requests"
     )
+    notes = {k: v if isinstance(v, dict) else {} for k, v in parts.items()}
     skipped = [
         f"{k}: {v.get('status')} ({v.get('reason')})"
-        for k, v in parts.items()
+        for k, v in notes.items()
         if v.get("status") != "ran"
     ]
     tail = f"; {'; '.join(skipped)}" if skipped else ""
     if missed:
         what = ", ".join(
-            f"{r['metric']} {r['measured']:g} {'>' if r['op'] == 'max' else '<'} {r['threshold']:g}"
-            if r["measured"] is not None
-            else f"{r['metric']} not measured"
+            f"{r.metric} {r.measured:g} {'>' if r.op == 'max' else '<'} {r.threshold:g}"
+            if r.measured is not None
+            else f"{r.metric} not measured"
             for r in missed
         )
         return "failed", f"SLO missed: {what} ({figures}){tail}"

@@ -15,7 +15,8 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+
+from certify.results.findings import SloResult
 
 SLO_VAR = "CERTIFY_LOAD_SLO"
 # metric -> "max" (the measured value must not exceed the threshold) or "min"
@@ -51,7 +52,7 @@ def rounding_bound(reported_ms: float) -> float:
     return 500.0
 
 
-def check_slo(slo: Mapping[str, Any], where: str) -> dict[str, float]:
+def check_slo(slo: Mapping[str, object], where: str) -> dict[str, float]:
     """A validated {metric: threshold}; ValueError naming `where`, the key and the valid ones."""
     out: dict[str, float] = {}
     for key, value in slo.items():
@@ -64,9 +65,9 @@ def check_slo(slo: Mapping[str, Any], where: str) -> dict[str, float]:
 
 
 def resolve(
-    declared: Mapping[str, Mapping[str, Any]],
+    declared: Mapping[str, Mapping[str, object]],
     values: Mapping[str, str],
-    override: Mapping[str, Any] | None = None,
+    override: Mapping[str, object] | None = None,
     where: str = "SLO",
 ) -> dict[str, float]:
     """The SLO for a cell: `declared["*"]`, then each matching `dim=glob` entry, then `override`.
@@ -93,7 +94,7 @@ def _matches(selector: str, values: Mapping[str, str]) -> bool:
     return True
 
 
-def override_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def override_from_env(environ: Mapping[str, str] | None = None) -> dict[str, float]:
     """Thresholds from CERTIFY_LOAD_SLO: inline JSON (`{"p95_ms": 1}`) or a JSON file's path."""
     text = (os.environ if environ is None else environ).get(SLO_VAR, "").strip()
     if not text:
@@ -125,33 +126,22 @@ def met(metric: str, threshold: float, measured: float) -> bool:
     return measured <= threshold
 
 
-def evaluate(slo: Mapping[str, float], metrics: Mapping[str, float]) -> list[dict[str, Any]]:
+def evaluate(slo: Mapping[str, float], metrics: Mapping[str, float]) -> list[SloResult]:
     """One result per threshold: metric, op, threshold, measured, met, note."""
-    results: list[dict[str, Any]] = []
-    for metric, threshold in slo.items():
-        measured = metrics.get(metric)
-        op = METRICS[metric]
-        if measured is None:
-            results.append(
-                {
-                    "metric": metric, "op": op, "threshold": threshold, "measured": None,
-                    "met": False, "note": "not measured (fail closed)",
-                }
-            )  # fmt: skip
-            continue
-        if metric in _LATENCY:
-            bound = rounding_bound(measured)
-            note = (
-                f"rounding: locust keeps response times to ~2 significant digits, so the true "
-                f"value is within +/-{bound:g} ms of {measured:g}; met when {measured:g} - "
-                f"{bound:g} <= {threshold:g}"
-            )
-        else:
-            note = "rounding: none (counted exactly from requests and failures)"
-        results.append(
-            {
-                "metric": metric, "op": op, "threshold": threshold, "measured": measured,
-                "met": met(metric, threshold, measured), "note": note,
-            }
-        )  # fmt: skip
-    return results
+    return [_judge(metric, threshold, metrics.get(metric)) for metric, threshold in slo.items()]
+
+
+def _judge(metric: str, threshold: float, measured: float | None) -> SloResult:
+    op = METRICS[metric]
+    if measured is None:
+        return SloResult(metric, op, threshold, None, False, "not measured (fail closed)")
+    if metric in _LATENCY:
+        bound = rounding_bound(measured)
+        note = (
+            f"rounding: locust keeps response times to ~2 significant digits, so the true "
+            f"value is within +/-{bound:g} ms of {measured:g}; met when {measured:g} - "
+            f"{bound:g} <= {threshold:g}"
+        )
+    else:
+        note = "rounding: none (counted exactly from requests and failures)"
+    return SloResult(metric, op, threshold, measured, met(metric, threshold, measured), note)

@@ -11,7 +11,6 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from certify.errors import StatsError
 
@@ -26,6 +25,21 @@ class FaultWindow:
 
     start: float
     end: float
+
+
+@dataclass(frozen=True)
+class WindowFigures:
+    """A load's figures before, during and after a fault, and how soon throughput came back."""
+
+    before: dict[str, float]
+    during: dict[str, float]
+    after: dict[str, float]
+    throughput_recovery_s: float | None  # None: it never came back within the run
+
+    @property
+    def by_window(self) -> dict[str, dict[str, float]]:
+        """{"before": ..., "during": ..., "after": ...}: a load finding's `windows`."""
+        return {"before": self.before, "during": self.during, "after": self.after}
 
 
 def _number(text: str | None) -> float | None:
@@ -114,11 +128,12 @@ def _at(points: Sequence[_Point], ts: float) -> _Point:
     return found
 
 
-def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
+def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, float]:
     """Figures between two instants: counts, rps and mean exactly, percentiles as locust saw them.
 
     p50_ms/p95_ms/p99_ms are the worst of locust's sliding-window (~10 s) percentiles written in the
-    span; mean_ms is exact (from cumulative totals).
+    span; mean_ms is exact (from cumulative totals). A figure nothing measured is absent (a span
+    without requests has no mean), as a stored record reads it back.
     """
     first, last = _at(points, start), _at(points, end)
     requests = last.requests - first.requests
@@ -129,7 +144,7 @@ def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
     p50 = [p.p50 for p in inside if p.p50 is not None]
     p95 = [p.p95 for p in inside if p.p95 is not None]
     p99 = [p.p99 for p in inside if p.p99 is not None]
-    return {
+    figures: dict[str, float | None] = {
         "start": start,
         "end": end,
         "requests": int(requests),
@@ -141,6 +156,7 @@ def _span(points: Sequence[_Point], start: float, end: float) -> dict[str, Any]:
         "p95_ms": max(p95) if p95 else None,
         "p99_ms": max(p99) if p99 else None,
     }
+    return {k: v for k, v in figures.items() if v is not None}
 
 
 def _recovery(points: Sequence[_Point], end: float, before_rps: float) -> float | None:
@@ -160,7 +176,7 @@ def _recovery(points: Sequence[_Point], end: float, before_rps: float) -> float 
 HISTORY_STEP_S = 1.0  # locust writes a stats history row every second
 
 
-def windows(history_csv: Path, window: FaultWindow) -> dict[str, Any]:
+def windows(history_csv: Path, window: FaultWindow) -> WindowFigures:
     """before/during/after figures around a fault window and `throughput_recovery_s`.
 
     `before` runs from the first row with users to the window's start, `after` from its end to
@@ -179,11 +195,9 @@ def windows(history_csv: Path, window: FaultWindow) -> dict[str, Any]:
     # counted as before or after it
     start, end = window.start - HISTORY_STEP_S, window.end + HISTORY_STEP_S
     before = _span(points, begin, start)
-    during = _span(points, start, end)
-    after = _span(points, end, points[-1].ts)
-    return {
-        "before": before,
-        "during": during,
-        "after": after,
-        "throughput_recovery_s": _recovery(points, window.end, float(before["rps"])),
-    }
+    return WindowFigures(
+        before,
+        _span(points, start, end),
+        _span(points, end, points[-1].ts),
+        _recovery(points, window.end, before["rps"]),
+    )

@@ -15,6 +15,7 @@ import pytest
 from certify.load.runner import FaultWindow, LoadOptions, run_load
 from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
+from certify.results.findings import LoadFinding
 from tests.integration.cells import CONNECT_HIVE, REST_S3
 from tests.integration.load_platform import LoadPlatform, load_platform
 
@@ -70,9 +71,16 @@ def run(platform: LoadPlatform, tmp_path_factory: pytest.TempPathFactory) -> Any
     return go
 
 
+def _finding(record: Record) -> LoadFinding:
+    assert isinstance(record.finding, LoadFinding), record
+    return record.finding
+
+
 def _evidence(run: Any, record: Record) -> None:
+    load = _finding(record).run
+    assert load is not None
     for key in ("json", "csv_history", "log"):
-        assert (run.out / record.provenance["load"]["stats"][key]).is_file(), key
+        assert (run.out / load.stats[key]).is_file(), key
 
 
 @pytest.mark.parametrize("profile", list(CELLS))
@@ -80,12 +88,13 @@ def test_profile_runs_and_produces_figures(run: Any, profile: str) -> None:
     record = run(profile, seconds=10)
     assert record.status in ("passed", "failed"), record.message
     assert record.kind == "load" and record.test_id == f"load/{profile}"
-    metrics = record.provenance["metrics"]
-    assert set(metrics) >= METRICS and metrics["requests"] > 0 and metrics["p50_ms"] > 0
-    slos = record.provenance["load"]["slos"]
-    assert {s["metric"] for s in slos} == {"p50_ms", "p95_ms", "p99_ms", "error_rate", "rps"}
-    assert all(s["measured"] is not None and s["note"].startswith("rounding") for s in slos)
-    assert (record.status == "passed") == all(s["met"] for s in slos)
+    metrics = record.metrics
+    assert metrics is not None and set(metrics) >= METRICS
+    assert metrics["requests"] > 0 and metrics["p50_ms"] > 0
+    slos = _finding(record).slos
+    assert {s.metric for s in slos} == {"p50_ms", "p95_ms", "p99_ms", "error_rate", "rps"}
+    assert all(s.measured is not None and s.note.startswith("rounding") for s in slos)
+    assert (record.status == "passed") == all(s.met for s in slos)
     _evidence(run, record)
 
 
@@ -93,21 +102,24 @@ def test_profile_runs_and_produces_figures(run: Any, profile: str) -> None:
 def test_a_threshold_beyond_reach_is_a_miss_with_the_measured_value(run: Any, profile: str) -> None:
     record = run(profile, seconds=5, slo={"p95_ms": 0.001})
     assert record.status == "failed", record.message
-    [p95] = [s for s in record.provenance["load"]["slos"] if s["metric"] == "p95_ms"]
-    assert p95["met"] is False and p95["threshold"] == 0.001
-    assert p95["measured"] == record.provenance["metrics"]["p95_ms"] >= 1
-    assert f"p95_ms {p95['measured']:g} > 0.001" in record.message
+    [p95] = [s for s in _finding(record).slos if s.metric == "p95_ms"]
+    assert p95.met is False and p95.threshold == 0.001
+    assert record.metrics is not None and p95.measured is not None
+    assert p95.measured == record.metrics["p95_ms"] >= 1
+    assert f"p95_ms {p95.measured:g} > 0.001" in record.message
 
 
 def test_catalog_metadata_notes_the_hive_half(run: Any) -> None:
     record = run("catalog-metadata", CONNECT_HIVE, seconds=5)
-    parts = record.provenance["load"]["parts"]
-    assert parts["rest"]["status"] == "not_run"
+    parts = _finding(record).parts
+    rest, hive = parts["rest"], parts["hive"]
+    assert isinstance(rest, dict) and isinstance(hive, dict)
+    assert rest["status"] == "not_run"
     if record.status == "not_run":
         # the runtime lacks pyiceberg[hive]'s thrift: the Hive half says so, nothing runs
-        assert not record.applicable and "thrift" in parts["hive"]["reason"]
+        assert not record.applicable and "thrift" in str(hive["reason"])
     else:
-        assert parts["hive"]["status"] == "ran" and record.provenance["metrics"]["requests"] > 0
+        assert hive["status"] == "ran" and record.metrics and record.metrics["requests"] > 0
 
 
 def test_a_profile_that_does_not_apply_is_not_run(run: Any) -> None:
@@ -134,12 +146,13 @@ def test_load_while_seaweedfs_is_paused(run: Any, platform: LoadPlatform) -> Non
         return FaultWindow(start, time.time())
 
     record = run("object-store", seconds=21, shape="soak", during=pause, during_name="pause-s3")
-    load = record.provenance["load"]
-    before, during = load["windows"]["before"], load["windows"]["during"]
-    assert load["during"] == "pause-s3"
+    load = _finding(record)
+    assert load.run is not None and load.windows is not None, record.message
+    before, during = load.windows["before"], load.windows["during"]
+    assert load.run.during == "pause-s3"
     assert before["rps"] > 5
     # the store answers nothing while stopped: throughput collapses in the window (which is
     # widened by one history row each way, so it also holds about 2 s of normal traffic)
-    assert during["rps"] < before["rps"] / 2, load["windows"]
-    assert load["throughput_recovery_s"] is not None and load["throughput_recovery_s"] < 8
-    assert load["windows"]["after"]["rps"] > before["rps"] / 2
+    assert during["rps"] < before["rps"] / 2, load.windows
+    assert load.throughput_recovery_s is not None and load.throughput_recovery_s < 8
+    assert load.windows["after"]["rps"] > before["rps"] / 2

@@ -12,12 +12,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from certify.cell import Cell
 from certify.errors import LoadError, ProfileError
 from certify.load.profile import read_profile
-from certify.load.runner import check_loopback
+from certify.load.runner import (
+    LoadOptions,
+    _endpoints,
+    _FaultOutcome,
+    _Job,
+    _prepare,
+    _verdict,
+    check_loopback,
+    run_load,
+)
 from certify.load.shapes import SHAPES, schedule, target
 from certify.load.slo import evaluate, locust_round, met, override_from_env, rounding_bound
 from certify.load.stats import FaultWindow, summary, windows
+from certify.plan import PlannedCell
+from certify.platforms.base import CellJob, Runtime
+from certify.results import Outcome, Record, RecordStore
+from certify.results.findings import LoadFinding, findings_json
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ("spark-connect-sql", "catalog-metadata", "online-lookup", "object-store")
@@ -48,11 +62,11 @@ def test_slo_results_carry_measured_values_and_rounding_notes() -> None:
         {"p95_ms": 0.001, "error_rate": 0.01, "rps": 5},
         {"p95_ms": 150.0, "error_rate": 0.0, "rps": 2.0},
     )
-    by = {r["metric"]: r for r in results}
-    assert by["p95_ms"] == {**by["p95_ms"], "measured": 150.0, "met": False, "op": "max"}
-    assert "+/-5 ms" in by["p95_ms"]["note"]
-    assert by["error_rate"]["met"] and not by["rps"]["met"] and by["rps"]["op"] == "min"
-    assert evaluate({"p50_ms": 10}, {})[0]["met"] is False  # not measured fails closed
+    by = {r.metric: r for r in results}
+    assert (by["p95_ms"].measured, by["p95_ms"].met, by["p95_ms"].op) == (150.0, False, "max")
+    assert "+/-5 ms" in by["p95_ms"].note
+    assert by["error_rate"].met and not by["rps"].met and by["rps"].op == "min"
+    assert evaluate({"p50_ms": 10}, {})[0].met is False  # not measured fails closed
 
 
 def test_slo_override_inline_or_file(tmp_path: Path) -> None:
@@ -95,20 +109,21 @@ def test_windows_before_during_after_and_recovery(tmp_path: Path) -> None:
         total, failed = total + rate, failed + bad
         rows.append((ts, 5, total, failed, p95))
     out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(111.5, 114.5))
-    before, during, after = out["before"], out["during"], out["after"]
+    before, during, after = out.before, out.during, out.after
     assert before["rps"] == pytest.approx(10.0) and before["error_rate"] == 0
     assert during["rps"] == pytest.approx(1.0) and during["error_rate"] == 1.0
     assert during["p95_ms"] == 900 and before["p95_ms"] == 20
     assert after["requests"] == 4 + 14 * 10
     # at 117 the last 2 s ran at (4 + 10) / 2 = 7 req/s < 80% of 10; at 118 at 10
-    assert out["throughput_recovery_s"] == 3.5
+    assert out.throughput_recovery_s == 3.5
 
 
 def test_windows_without_recovery(tmp_path: Path) -> None:
     rows = [(100 + i, 3, 10 * i if i <= 5 else 50, 0, 10) for i in range(15)]
     out = windows(_history(tmp_path / "h.csv", rows), FaultWindow(106.5, 108.0))
-    assert out["during"]["requests"] == 0
-    assert out["throughput_recovery_s"] is None
+    assert out.during["requests"] == 0
+    assert "mean_ms" not in out.during  # nothing measured is absent, as a stored record reads it
+    assert out.throughput_recovery_s is None
 
 
 def test_summary_reads_the_aggregated_row(tmp_path: Path) -> None:
@@ -178,6 +193,145 @@ def test_non_loopback_endpoints_are_refused(endpoint: str) -> None:
 )
 def test_loopback_endpoints_pass(endpoint: str) -> None:
     assert check_loopback(endpoint) == endpoint
+
+
+class _Options(dict[str, object]):
+    """A cell's options in their JSON form (`to_json`), as a platform session gives them."""
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self)
+
+
+class _Session:
+    """A platform session that gives the cell `options` (what `_prepare` asks of one)."""
+
+    session_id = ""
+
+    def __init__(self, options: dict[str, object]) -> None:
+        self._options = _Options(options)
+        self.secrets: list[str] = []
+
+    def options(self, planned: PlannedCell, workdir: Path) -> _Options:
+        return self._options
+
+
+S3_CELL = PlannedCell(
+    Cell((("spark", "3.5"), ("storage", "s3")), "certified"), "spark-3.5", (), (), ("object-store",)
+)
+
+
+def _job(tmp_path: Path, options: dict[str, object]) -> CellJob:
+    runtime = Runtime("spark-3.5", Path(sys.executable), None)
+    store = RecordStore(tmp_path / "results.sqlite")
+    return CellJob(S3_CELL, runtime, _Session(options), tmp_path, ROOT, store, "run")
+
+
+def _options(**extra: str) -> dict[str, object]:
+    """Options of an Iceberg REST + S3 cell whose Spark conf names storage, not hosts."""
+    conf = {
+        "spark.sql.catalog.lake.warehouse": "s3://bucket/warehouse",
+        "spark.sql.catalog.meta.uri": "sqlite:///tmp/catalog.db",
+        "spark.sql.warehouse.dir": "file:/tmp/spark-warehouse",
+        **extra,
+    }
+    return {"s3": {"s3": "http://127.0.0.1:8333", "bucket": "bucket"}, "spark": {"conf": conf}}
+
+
+def test_storage_uris_in_the_options_are_not_taken_for_hosts(tmp_path: Path) -> None:
+    assert _endpoints(_options()) == ["http://127.0.0.1:8333"]
+    prepared = _prepare("object-store", _job(tmp_path, _options()), LoadOptions())
+    assert prepared.endpoint == "http://127.0.0.1:8333"
+    assert json.loads((prepared.folder / "cell.json").read_text())["options"] == _options()
+
+
+def test_a_non_loopback_network_endpoint_in_the_options_is_still_refused(tmp_path: Path) -> None:
+    job = _job(tmp_path, _options(**{"spark.hive.uri": "http://10.0.0.5:9083"}))
+    record = run_load("object-store", job, LoadOptions())
+    assert (
+        record.status == "error" and "'http://10.0.0.5:9083' is not on loopback" in record.message
+    )
+    assert record.metrics is None and record.finding is None
+    assert record in job.store.records("run", S3_CELL.cell.id)
+
+
+STATS_CSV = (
+    "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
+    "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,"
+    "75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%\n"
+    ",Aggregated,200,2,10,11.0,1,30,0.0,20.0,0.2,10,12,13,14,18,19,20,25,30,30,30\n"
+)
+PARTS = {"hive": {"status": "not_run", "reason": "no metastore"}, "rest": {"status": "ran"}}
+
+
+def _ran(tmp_path: Path, declared: dict[str, object]) -> _Job:
+    """A finished locust run's folder: its stats, history and what the locustfile declared."""
+    folder = tmp_path / "evidence" / "c" / "load" / "object-store"
+    folder.mkdir(parents=True)
+    (folder / "stats_stats.csv").write_text(STATS_CSV)
+    rows = [(100 + i, 4, 10 * i, 0, 20) for i in range(30)]
+    _history(folder / "stats_stats_history.csv", rows)
+    (folder / "declared.json").write_text(json.dumps(declared))
+    slo = {"p95_ms": 15.0, "rps": 5.0}
+    profile = read_profile(ROOT, "object-store")
+    return _Job(profile, S3_CELL, folder, tmp_path, "ramp", 4, 20.0, slo, "http://127.0.0.1:1")
+
+
+def test_a_load_record_carries_typed_findings_in_the_json_of_provenance_before(
+    tmp_path: Path,
+) -> None:
+    job = _ran(tmp_path, {"parts": PARTS})
+    verdict = _verdict(job, 1, _FaultOutcome(), None)
+    assert verdict.status == "failed" and verdict.message.startswith("SLO missed: p95_ms 19 > 15")
+    assert "hive: not_run (no metastore)" in verdict.message
+    stats = "evidence/c/load/object-store/stats"
+    rounding = "rounding: locust keeps response times to ~2 significant digits, so the true value"
+    assert findings_json(verdict.metrics, verdict.finding) == {
+        "metrics": {"error_rate": 0.01, "failures": 2.0, "p50_ms": 10.0, "p95_ms": 19.0,
+                    "p99_ms": 25.0, "requests": 200.0, "rps": 20.0},
+        "load": {
+            "duration_s": 20.0, "during": None, "host": "http://127.0.0.1:1", "parts": PARTS,
+            "shape": "ramp", "throughput_recovery_s": None, "users": 4, "windows": None,
+            "slos": [
+                {"measured": 19.0, "met": False, "metric": "p95_ms", "op": "max",
+                 "threshold": 15.0,
+                 "note": f"{rounding} is within +/-0.5 ms of 19; met when 19 - 0.5 <= 15"},
+                {"measured": 20.0, "met": True, "metric": "rps", "op": "min", "threshold": 5.0,
+                 "note": "rounding: none (counted exactly from requests and failures)"},
+            ],
+            "stats": {"csv": f"{stats}_stats.csv", "csv_history": f"{stats}_stats_history.csv",
+                      "json": f"{stats}.json", "log": "evidence/c/load/object-store/locust.log"},
+        },
+    }  # fmt: skip
+    record = Outcome("run", S3_CELL.cell.id, "load", "object-store").record(
+        verdict.status, verdict.message, metrics=verdict.metrics, finding=verdict.finding
+    )
+    assert record.provenance == {} and Record.from_json(json.loads(record.dumps())) == record
+
+
+def test_a_load_under_a_fault_judges_the_window_before_it(tmp_path: Path) -> None:
+    job = _ran(tmp_path, {"parts": {}})
+    verdict = _verdict(job, 0, _FaultOutcome(FaultWindow(110.5, 114.0)), "pause")
+    assert isinstance(verdict.finding, LoadFinding) and verdict.finding.windows is not None
+    assert verdict.finding.slo_window == "before" and verdict.finding.run is not None
+    assert verdict.finding.run.during == "pause"
+    assert [s.measured for s in verdict.finding.slos] == [20.0, 10.0]  # the before window's
+    assert " before the fault (p50 " in verdict.message
+    assert set(verdict.finding.windows) == {"before", "during", "after"}
+    assert verdict.finding.windows["before"]["rps"] == 10.0
+
+
+def test_an_error_or_a_declined_load_records_no_metrics(tmp_path: Path) -> None:
+    crashed = _verdict(_ran(tmp_path / "a", {"parts": PARTS}), 2, _FaultOutcome(), None)
+    assert crashed.status == "error" and "exited with code 2" in crashed.message
+    assert crashed.metrics is None and isinstance(crashed.finding, LoadFinding)
+    assert crashed.finding.slos == () and crashed.finding.windows is None
+    assert set(findings_json(crashed.metrics, crashed.finding)) == {"load"}
+    declined = {"applicable": False, "reason": "no thrift", "parts": PARTS}
+    verdict = _verdict(_ran(tmp_path / "b", declined), 0, _FaultOutcome(), None)
+    assert (verdict.status, verdict.message, verdict.applicable) == ("not_run", "no thrift", False)
+    assert findings_json(verdict.metrics, verdict.finding) == {"load": {"parts": PARTS}}
+    lost = _verdict(_ran(tmp_path / "c", {}), 0, _FaultOutcome(error="OSError: gone"), "pause")
+    assert lost.status == "error" and "fault during the load did not run: OSError" in lost.message
 
 
 def test_a_missing_profile_names_its_file() -> None:
