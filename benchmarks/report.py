@@ -22,6 +22,7 @@ from certify.config.policy import Policy, SloCriterion, Waiver
 from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report.finalize import assemble, publish
 from certify.report.history import History
+from certify.report.model import RunInputs
 from certify.results import Record
 
 TARGET_S = 5.0
@@ -127,13 +128,13 @@ def main() -> int:
         history = History(Path(tmp) / "history")
         for i in range(HISTORY_RUNS):  # earlier runs to compare with (not timed)
             earlier = {**run, "id": f"bench-{i}", "started": f"2025-12-0{i + 1}T00:00:00.000Z"}
-            past = assemble(earlier, plan, _records(plan, args.records, seed=i), {}, policy)
+            past = assemble(RunInputs(earlier, plan, _records(plan, args.records, seed=i)), policy)
             history.add(past.to_json())
         out = Path(tmp) / "run"
         t0 = time.perf_counter()
-        report = assemble(dict(run), plan, records, {}, policy)
+        report = assemble(RunInputs(run, plan, records), policy)
         t1 = time.perf_counter()
-        report = assemble(dict(run), plan, records, {}, policy, history)
+        report = assemble(RunInputs(run, plan, records), policy, history)
         t2 = time.perf_counter()
         publish(report, out, history)
         t3 = time.perf_counter()

@@ -26,7 +26,7 @@ def gate(
     """Re-evaluate the release gate of a report; exit 0 pass, 1 fail, 2 unusable input."""
     evidence = load_evidence(report)
     chosen = load_policy(policy) if policy else evidence.policy()
-    result = assemble(evidence.run, evidence.plan, evidence.records, evidence.expected, chosen)
+    result = assemble(evidence.inputs(), chosen)
     typer.echo(f"gate: {result.gate.verdict.upper()}")
     for reason in result.gate.reasons:
         typer.echo(reason)

@@ -78,9 +78,7 @@ def _render(
     evidence: Evidence, out: Path, policy_file: Path | None, history: History | None
 ) -> Report:
     chosen: Policy = load_policy(policy_file) if policy_file else evidence.policy()
-    report = assemble(
-        evidence.run, evidence.plan, evidence.records, evidence.expected, chosen, history
-    )
+    report = assemble(evidence.inputs(), chosen, history)
     publish(report, out, history)
     counts = ", ".join(f"{n} {v}" for v, n in sorted(report.summary()["verdicts"].items()))
     typer.echo(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,6 +21,7 @@ from certify.config.errors import issues_from
 from certify.config.models import TIER_NAMES, Strict, TierName, invalid
 from certify.config.source import Source, load_yaml
 from certify.errors import ConfigError, Issue
+from certify.results.findings import JsonObject, JsonValue
 
 POLICY_SCHEMA = "certify.policy/1"
 # A criterion names what a cell must prove: one suite, experiment, load profile, SLO or the
@@ -223,14 +225,14 @@ class Policy(Strict):
         """What `tier` must prove (nothing beyond the plan when the policy says nothing)."""
         return self.tiers.get(tier, TierRequirement())  # type: ignore[call-overload, no-any-return]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The JSON form embedded in report.json (and read back by `certify gate`)."""
-        data = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        data: JsonObject = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         data["source"] = self.source
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Policy:
+    def from_json(cls, data: Mapping[str, JsonValue]) -> Policy:
         """Inverse of `to_json`; raises pydantic's ValidationError on a bad document."""
         body = {k: v for k, v in data.items() if k != "source"}
         policy = cls.model_validate(body)

@@ -2,10 +2,10 @@
 
 from certify.config.policy import Policy, load_policy
 from certify.report.aggregate import aggregate, build_cells, cell_result
-from certify.report.finalize import assemble, finalize, publish
+from certify.report.finalize import Decision, assemble, finalize, publish
 from certify.report.gate import evaluate_gate
 from certify.report.history import Changes, History
-from certify.report.model import REPORT_SCHEMA, CellResult, Gate, Report, SuiteResult
+from certify.report.model import REPORT_SCHEMA, CellResult, Gate, Report, RunInputs, SuiteResult
 from certify.report.verdict import VERDICTS, worst
 from certify.report.writers import write_all
 
@@ -14,10 +14,12 @@ __all__ = [
     "VERDICTS",
     "CellResult",
     "Changes",
+    "Decision",
     "Gate",
     "History",
     "Policy",
     "Report",
+    "RunInputs",
     "SuiteResult",
     "aggregate",
     "assemble",

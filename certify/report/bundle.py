@@ -12,17 +12,40 @@ import io
 import json
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from certify.errors import UnusableReport, UsageError
+from certify.report.jsondoc import integer, obj, objs, text
 from certify.report.readback import read_report
+from certify.results.findings import JsonObject
 
 BUNDLE_SCHEMA = "certify.bundle/1"
 MANIFEST = "MANIFEST.json"
 # Scratch space of the cells (Spark warehouses, Derby metastores): not evidence, often large.
 _SKIP_DIRS = ("work",)
 _CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One file of the bundle as the manifest lists it."""
+
+    path: str
+    size: int
+    sha256: str
+
+    def to_json(self) -> JsonObject:
+        return {"path": self.path, "size": self.size, "sha256": self.sha256}
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> _Member:
+        return cls(
+            text(data["path"], "path"),
+            integer(data["size"], "size"),
+            text(data["sha256"], "sha256"),
+        )
 
 
 def _sha256(stream: IO[bytes]) -> str:
@@ -52,17 +75,14 @@ def create_bundle(run_dir: Path, dest: Path | None = None) -> tuple[Path, str]:
     for path in _evidence_files(run_dir, dest):
         with path.open("rb") as stream:
             files.append(
-                {
-                    "path": path.relative_to(run_dir).as_posix(),
-                    "size": path.stat().st_size,
-                    "sha256": _sha256(stream),
-                }
+                _Member(path.relative_to(run_dir).as_posix(), path.stat().st_size, _sha256(stream))
             )
-    manifest: dict[str, Any] = {
+    gate = obj(doc["gate"], "gate")
+    manifest: JsonObject = {
         "schema": BUNDLE_SCHEMA,
         "run": doc["run"],
-        "gate": {"verdict": doc["gate"]["verdict"], "reasons": doc["gate"]["reasons"]},
-        "files": files,
+        "gate": {"verdict": gate["verdict"], "reasons": gate["reasons"]},
+        "files": [f.to_json() for f in files],
     }
     body = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     tmp = dest.with_name(f".{dest.name}.tmp")
@@ -72,12 +92,12 @@ def create_bundle(run_dir: Path, dest: Path | None = None) -> tuple[Path, str]:
         info.mtime = 0
         tar.addfile(info, io.BytesIO(body))
         for entry in files:
-            tar.add(run_dir / str(entry["path"]), arcname=str(entry["path"]), recursive=False)
+            tar.add(run_dir / entry.path, arcname=entry.path, recursive=False)
     tmp.replace(dest)
     return dest, hashlib.sha256(body).hexdigest()
 
 
-def _manifest(tar: tarfile.TarFile, bundle: Path) -> tuple[dict[str, Any], str]:
+def _manifest(tar: tarfile.TarFile, bundle: Path) -> tuple[JsonObject, str]:
     try:
         member = tar.getmember(MANIFEST)
         stream = tar.extractfile(member)
@@ -93,7 +113,7 @@ def _manifest(tar: tarfile.TarFile, bundle: Path) -> tuple[dict[str, Any], str]:
 
 
 def _check_members(
-    tar: tarfile.TarFile, listed: dict[str, dict[str, Any]]
+    tar: tarfile.TarFile, listed: dict[str, _Member]
 ) -> tuple[list[str], dict[str, bytes]]:
     problems: list[str] = []
     seen: set[str] = set()
@@ -121,7 +141,7 @@ def _check_members(
             digest = hashlib.sha256(report[name]).hexdigest()
         else:
             digest = _sha256(stream)
-        if digest != entry["sha256"] or member.size != entry["size"]:
+        if digest != entry.sha256 or member.size != entry.size:
             problems.append(f"{name}: sha256 or size differs from the manifest (modified)")
     problems += [
         f"{name}: in the manifest but missing from the bundle"
@@ -140,7 +160,13 @@ def verify_bundle(bundle: Path, manifest_sha256: str | None = None) -> list[str]
     try:
         with tar:
             manifest, digest = _manifest(tar, bundle)
-            listed = {str(f["path"]): f for f in manifest.get("files", [])}
+            try:
+                files = objs(manifest.get("files", []), "files")
+                listed = {m.path: m for m in map(_Member.from_json, files)}
+            except (KeyError, TypeError) as exc:
+                raise UnusableReport(
+                    f"{bundle}: {MANIFEST} lists a malformed file: {exc}"
+                ) from None
             problems, report = _check_members(tar, listed)
     except (tarfile.TarError, OSError, EOFError) as exc:
         return [f"{bundle}: damaged archive: {exc}"]

@@ -15,7 +15,9 @@ import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from certify.report.jsondoc import integer, number, obj, objs, text
+from certify.results.findings import JsonObject, JsonValue
 
 # A run compares with this many runs before it when looking for flaky tests (5 runs in all).
 FLAKY_WINDOW = 5
@@ -50,7 +52,7 @@ class TestChange:
     test: str
     detail: str = ""
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> JsonObject:
         """JSON form."""
         return {"cell": self.cell, "test": self.test, "detail": self.detail}
 
@@ -81,9 +83,9 @@ class Changes:
         """(kind, changes) in reading order."""
         return [(kind, getattr(self, kind)) for kind in self.KINDS]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """JSON form (report.json's `changes`)."""
-        out: dict[str, Any] = {"previous": self.previous, "runs_compared": self.runs_compared}
+        out: JsonObject = {"previous": self.previous, "runs_compared": self.runs_compared}
         for kind, changes in self.items():
             out[kind] = [c.to_json() for c in changes]
         return out
@@ -100,38 +102,57 @@ class TrendPoint:
     duration_s: float
     gate: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """JSON form (one line of index.jsonl)."""
         return {
             "run_id": self.run_id,
             "started": self.started,
-            "verdicts": self.verdicts,
-            "tests": self.tests,
+            "verdicts": dict(self.verdicts),
+            "tests": dict(self.tests),
             "duration_s": self.duration_s,
             "gate": self.gate,
         }
 
 
-def trend_point(doc: Mapping[str, Any]) -> TrendPoint:
+def _counts(value: JsonValue) -> dict[str, int]:
+    return {k: integer(n, "count") for k, n in obj(value, "counts").items()}
+
+
+def trend_point(doc: JsonObject) -> TrendPoint:
     """The trend summary of one report document."""
-    run = doc.get("run", {})
-    summary = doc.get("summary", {})
+    run = obj(doc.get("run", {}), "run")
+    summary = obj(doc.get("summary", {}), "summary")
     return TrendPoint(
         str(run.get("id", "")),
         str(run.get("started", "")),
-        dict(summary.get("verdicts", {})),
-        dict(summary.get("tests", {})),
-        float(run.get("duration_s") or 0.0),
-        str(doc.get("gate", {}).get("verdict", "fail")),
+        _counts(summary.get("verdicts", {})),
+        _counts(summary.get("tests", {})),
+        float(number(run.get("duration_s") or 0.0, "run.duration_s")),
+        str(obj(doc.get("gate", {}), "gate").get("verdict", "fail")),
     )
 
 
-def outcomes(doc: Mapping[str, Any]) -> dict[Key, Outcome]:
+def _tests(doc: JsonObject) -> list[tuple[str, JsonObject]]:
+    """(cell id, test) of every test in a report document."""
+    return [
+        (text(cell["id"], "cell.id"), test)
+        for cell in objs(doc.get("cells", []), "cells")
+        for test in objs(cell.get("tests", []), "tests")
+    ]
+
+
+def _duration(test: JsonObject) -> float:
+    return number(test.get("duration_s", 0.0), "duration_s")
+
+
+def outcomes(doc: JsonObject) -> dict[Key, Outcome]:
     """(cell id, test id) -> (status, duration) of every test in a report document."""
     return {
-        (cell["id"], test["test_id"]): (test["status"], float(test.get("duration_s", 0.0)))
-        for cell in doc.get("cells", [])
-        for test in cell.get("tests", [])
+        (cell, text(test["test_id"], "test_id")): (
+            text(test["status"], "status"),
+            float(_duration(test)),
+        )
+        for cell, test in _tests(doc)
     }
 
 
@@ -222,9 +243,9 @@ class History:
         folder = self._dir(profile)
         return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
-    def add(self, doc: Mapping[str, Any], written: Path | None = None) -> Path:
+    def add(self, doc: JsonObject, written: Path | None = None) -> Path:
         """Keep `doc` (whose report.json is `written`, if it is) under its profile, once per run."""
-        run = doc["run"]
+        run = obj(doc["run"], "run")
         folder = self._dir(str(run["profile"]))
         folder.mkdir(parents=True, exist_ok=True)
         stamp = re.sub(r"[^0-9T]", "", str(run.get("started", "")))[:15]
@@ -236,11 +257,11 @@ class History:
         else:
             tmp.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, path)
-        compact = {
-            cell["id"]: [
-                [t["test_id"], t["status"], t.get("duration_s", 0.0)] for t in cell["tests"]
+        compact: JsonObject = {
+            text(cell["id"], "cell.id"): [
+                [t["test_id"], t["status"], _duration(t)] for t in objs(cell["tests"], "tests")
             ]
-            for cell in doc.get("cells", [])
+            for cell in objs(doc.get("cells", []), "cells")
         }
         tmp.write_text(json.dumps({"run_id": run["id"], "cells": compact}), encoding="utf-8")
         os.replace(tmp, path.with_suffix(_OUTCOMES))

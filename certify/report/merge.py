@@ -12,13 +12,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from certify.errors import UnusableReport, UsageError
 from certify.plan import Plan, PlannedCell
 from certify.report.readback import Evidence, load_evidence, planned_cell
 from certify.report.verdict import status_rank
 from certify.results import Record
+from certify.results.findings import JsonObject
 
 
 def _same_run(shards: Sequence[Evidence]) -> None:
@@ -84,10 +84,10 @@ def _records(shards: Sequence[Evidence]) -> list[Record]:
     return out
 
 
-def _run(shards: Sequence[Evidence]) -> dict[str, Any]:
+def _run(shards: Sequence[Evidence]) -> JsonObject:
     runs = [s.run for s in shards]
     first = runs[0]
-    run: dict[str, Any] = {
+    run: JsonObject = {
         "id": "merged-" + str(first["id"]),
         "profile": first["profile"],
         "matrix": first["matrix"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -14,8 +13,10 @@ from certify.config.policy import Policy
 from certify.errors import UnusableReport
 from certify.plan import CoverageGroup, Plan, PlannedCell
 from certify.report.chaosload import RECORD_KEYS
+from certify.report.jsondoc import array, integer, number, obj, objs, text, texts
+from certify.report.model import RunInputs
 from certify.results import Record
-from certify.results.findings import metrics_from_json
+from certify.results.findings import JsonObject, JsonValue, metrics_from_json
 from certify.results.record import finding_of
 
 
@@ -24,17 +25,22 @@ class Evidence:
     """What a report.json holds that a verdict is decided from."""
 
     path: Path
-    doc: dict[str, Any]
-    run: dict[str, Any]
+    doc: JsonObject  # the report document as read (checked against the shipped schema)
+    run: JsonObject
     plan: Plan
     records: list[Record]
     expected: dict[str, list[tuple[str, str]]]
 
+    def inputs(self) -> RunInputs:
+        """The run, plan, records and collected tests, to decide the report again."""
+        return RunInputs(self.run, self.plan, self.records, self.expected)
+
     def policy(self) -> Policy:
         """The policy the report was decided under (fail closed if it cannot be read)."""
-        data = self.doc["gate"].get("policy")
+        data = obj(self.doc["gate"], "gate").get("policy")
         if not data:
             return Policy()
+        data = obj(data, "gate.policy")
         if "schema" not in data:  # reports written before policies had a file form
             legacy = ("blocking_tiers", "require_complete_coverage", "max_reasons_per_cell")
             data = {k: v for k, v in data.items() if k in legacy}
@@ -52,7 +58,7 @@ def report_path(path: Path) -> Path:
     return path / "report.json" if path.is_dir() else path
 
 
-def read_report(path: Path) -> dict[str, Any]:
+def read_report(path: Path) -> JsonObject:
     """The report document at `path`, checked against the shipped schema."""
     import jsonschema
 
@@ -60,13 +66,13 @@ def read_report(path: Path) -> dict[str, Any]:
 
     path = report_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        body = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UnusableReport(f"{path}: no such report") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UnusableReport(f"{path}: cannot read the report: {exc}") from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(body)
     except ValueError as exc:
         raise UnusableReport(f"{path}: not valid JSON (truncated or damaged?): {exc}") from None
     validator = jsonschema.Draft202012Validator(schema())
@@ -77,80 +83,101 @@ def read_report(path: Path) -> dict[str, Any]:
             f"{path}: not a valid certify.report/1 document at {where.lstrip('.') or '<top>'}: "
             f"{error.message[:300]}"
         )
-    loaded: dict[str, Any] = doc
-    return loaded
+    return obj(doc, "report")  # the schema says it is an object
 
 
-def planned_cell(cell: dict[str, Any], lists: dict[str, Any]) -> PlannedCell:
+def planned_cell(cell: JsonObject, lists: JsonObject) -> PlannedCell:
     """A planned cell from its JSON (`values`, `tier`, `runtime`) and its suites/chaos/load."""
+    values = obj(cell["values"], "values")
     return PlannedCell(
-        Cell(tuple(cell["values"].items()), cell["tier"]),
-        cell.get("runtime", "default"),
-        tuple(lists.get("suites", ())),
-        tuple(lists.get("chaos", ())),
-        tuple(lists.get("load", ())),
+        Cell(tuple((k, text(v, "values")) for k, v in values.items()), text(cell["tier"], "tier")),
+        text(cell.get("runtime", "default"), "runtime"),
+        tuple(texts(lists.get("suites", []), "suites")),
+        tuple(texts(lists.get("chaos", []), "chaos")),
+        tuple(texts(lists.get("load", []), "load")),
     )
 
 
-def plan_of(doc: dict[str, Any]) -> Plan:
+def _group(g: JsonObject) -> CoverageGroup:
+    return CoverageGroup(
+        text(g["tier"], "tier"),
+        text(g["strategy"], "strategy"),
+        integer(g["t"], "t"),
+        integer(g["required"], "required"),
+        integer(g["covered"], "covered"),
+        integer(g["cells"], "cells"),
+        integer(g["invalid"], "invalid"),
+    )
+
+
+def plan_of(doc: JsonObject) -> Plan:
     """The plan a report was made for, rebuilt from its `plan` and `cells`."""
-    plan = doc["plan"]
-    cells = [
-        planned_cell(c, c.get("planned") or {"suites": [s["name"] for s in c["suites"]]})
-        for c in doc["cells"]
-    ]
-    groups = tuple(
-        CoverageGroup(
-            g["tier"], g["strategy"], g["t"], g["required"], g["covered"], g["cells"], g["invalid"]
-        )
-        for g in plan["coverage"].get("groups", [])
-    )
-    first = doc["cells"][0]["values"] if doc["cells"] else {}
+    plan = obj(doc["plan"], "plan")
+    cells = objs(doc["cells"], "cells")
+    planned = [planned_cell(c, obj(c.get("planned") or _suites_only(c), "planned")) for c in cells]
+    coverage = obj(plan["coverage"], "plan.coverage")
+    groups = tuple(_group(g) for g in objs(coverage.get("groups", []), "coverage.groups"))
+    first: list[JsonValue] = list(obj(cells[0]["values"], "values")) if cells else []
     return Plan(
-        plan["matrix"],
-        plan.get("matrix_path", ""),
-        plan["profile"],
-        plan["seed"],
-        tuple(cells),
+        text(plan["matrix"], "plan.matrix"),
+        text(plan.get("matrix_path", ""), "plan.matrix_path"),
+        text(plan["profile"], "plan.profile"),
+        integer(plan["seed"], "plan.seed"),
+        tuple(planned),
         groups,
-        tuple(plan.get("dimensions") or first),
+        tuple(texts(plan.get("dimensions") or first, "plan.dimensions")),
     )
 
 
-def evidence_of(doc: dict[str, Any], path: Path) -> Evidence:
+def _suites_only(cell: JsonObject) -> JsonObject:
+    """What a report written before cells listed their plan says was planned: its suites."""
+    return {"suites": [obj(s, "suites")["name"] for s in array(cell["suites"], "suites")]}
+
+
+def _record(run_id: str, cell_id: str, base: JsonObject, test: JsonObject) -> Record:
+    """One test entry of a cell as the record it was made from."""
+    kind = text(test.get("kind", "scenario"), "kind")
+    return Record(
+        run_id=run_id,
+        cell_id=cell_id,
+        suite=text(test["suite"], "suite"),
+        test_id=text(test["test_id"], "test_id"),
+        status=text(test["status"], "status"),
+        kind=kind,
+        attempts=integer(test.get("attempts", 1), "attempts"),
+        applicable=bool(test.get("applicable", True)),
+        duration_s=number(test["duration_s"], "duration_s"),
+        message=text(test.get("message", ""), "message"),
+        started=text(test.get("started", ""), "started"),
+        finished=text(test.get("finished", ""), "finished"),
+        provenance={k: v for k, v in base.items() if k not in RECORD_KEYS},
+        # reports before records kept their own findings had them per cell
+        metrics=metrics_from_json(test.get("metrics", base.get("metrics"))),
+        finding=finding_of(kind, {**base, **test}),
+    )
+
+
+def _pair(entry: JsonValue) -> tuple[str, str]:
+    found = obj(entry, "test")
+    return text(found["suite"], "suite"), text(found["test_id"], "test_id")
+
+
+def evidence_of(doc: JsonObject, path: Path) -> Evidence:
     """Records and expectations of every cell of a report document."""
-    run = dict(doc["run"])
+    run = dict(obj(doc["run"], "run"))
+    run_id = text(run["id"], "run.id")
     records: list[Record] = []
     expected: dict[str, list[tuple[str, str]]] = {}
-    for cell in doc["cells"]:
-        base = cell.get("provenance") or {}
-        for test in cell["tests"]:
-            # experiment and load results carry their own metrics (reports before that: the cell's)
-            kind = test.get("kind", "scenario")
-            records.append(
-                Record(
-                    run_id=run["id"],
-                    cell_id=cell["id"],
-                    suite=test["suite"],
-                    test_id=test["test_id"],
-                    status=test["status"],
-                    kind=kind,
-                    attempts=test.get("attempts", 1),
-                    applicable=bool(test.get("applicable", True)),
-                    duration_s=test["duration_s"],
-                    message=test.get("message", ""),
-                    started=test.get("started", ""),
-                    finished=test.get("finished", ""),
-                    provenance={k: v for k, v in base.items() if k not in RECORD_KEYS},
-                    # reports before records kept their own findings had them per cell
-                    metrics=metrics_from_json(test.get("metrics", base.get("metrics"))),
-                    finding=finding_of(kind, {**base, **test}),
-                )
-            )
-        unfinished = [(u["suite"], u["test_id"]) for u in cell.get("unfinished", [])]
+    for cell in objs(doc["cells"], "cells"):
+        cell_id = text(cell["id"], "cell.id")
+        base = obj(cell.get("provenance") or {}, "provenance")
+        tests = objs(cell["tests"], "tests")
+        # experiment and load results carry their own metrics (reports before that: the cell's)
+        records.extend(_record(run_id, cell_id, base, test) for test in tests)
+        unfinished = [_pair(u) for u in array(cell.get("unfinished", []), "unfinished")]
         if unfinished:  # what was collected: the tests with a result and those without
-            done = [(t["suite"], t["test_id"]) for t in cell["tests"] if "::" in t["test_id"]]
-            expected[cell["id"]] = done + unfinished
+            done = [p for p in map(_pair, tests) if "::" in p[1]]
+            expected[cell_id] = done + unfinished
     return Evidence(path, doc, run, plan_of(doc), records, expected)
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from certify.host.files import atomic_write
 from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES
 from certify.report.model import CellResult, Report
+from certify.results.findings import JsonObject
 
 _JUNIT_STATUS = {"failed": "failure", "error": "error", "skipped": "skipped", "not_run": "skipped"}
 # Characters XML 1.0 cannot carry at all; test output sometimes holds them (ANSI, NUL).
@@ -19,7 +19,7 @@ _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _MD_LIST_LIMIT = 50
 
 
-def write_json(report: Report, out: Path, doc: dict[str, Any] | None = None) -> Path:
+def write_json(report: Report, out: Path, doc: JsonObject | None = None) -> Path:
     """`report.json` (certify.report/1)."""
     path = out / "report.json"
     # compact: the indenting encoder is pure Python, about 10x slower on 100,000 tests
@@ -177,7 +177,7 @@ def write_allure_environment(report: Report, out: Path) -> Path | None:
     return path
 
 
-def write_all(report: Report, out: Path, doc: dict[str, Any] | None = None) -> list[Path]:
+def write_all(report: Report, out: Path, doc: JsonObject | None = None) -> list[Path]:
     """Every output of a report."""
     from certify.report.html import write_html
 

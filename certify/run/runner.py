@@ -20,7 +20,7 @@ from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
 from certify.platforms.base import Assessment, CellJob, PlatformSession, Runtime
 from certify.report import Policy, Report
-from certify.report.finalize import finalize
+from certify.report.finalize import Decision, finalize
 from certify.results import Outcome, RecordStore
 from certify.run.resume import RunSpec, finished
 
@@ -93,7 +93,7 @@ def execute(
     run["finished"] = now()
     run["interrupted"] = interrupted is not None
     why = str(interrupted) if interrupted else None
-    report = finalize(run, plan, store, out, options.policy, why, options.history)
+    report = finalize(run, plan, store, out, Decision(options.policy, why, options.history))
     if interrupted is not None:
         raise interrupted
     return report

@@ -18,7 +18,7 @@ import pytest
 
 from certify.config.policy import load_policy
 from certify.plan import Plan
-from certify.report import assemble
+from certify.report import RunInputs, assemble
 from certify.report.history import History
 from certify.report.readback import load_evidence
 from certify.results import RecordStore
@@ -42,10 +42,7 @@ def _rebuild(run_dir: Path, tmp_path: Path) -> str:
         history = History(tmp_path / "history")
     finished = datetime.fromisoformat(run["finished"].replace("Z", "+00:00"))
     report = assemble(
-        run,
-        plan,
-        store.records(run["id"]),
-        store.expected(run["id"]),
+        RunInputs(run, plan, store.records(run["id"]), store.expected(run["id"])),
         # the policy file as it was then, named where it was then (the report names its source)
         load_policy(GOLDEN / "policy.yaml").model_copy(
             update={"source": saved["gate"]["policy"]["source"]}
@@ -68,15 +65,7 @@ def test_a_report_read_back_renders_the_same_report(name: str) -> None:
     saved = (GOLDEN / name / "report.json").read_text()
     evidence = load_evidence(GOLDEN / name / "report.json")
     finished = datetime.fromisoformat(evidence.run["finished"].replace("Z", "+00:00"))
-    report = assemble(
-        dict(evidence.run),
-        evidence.plan,
-        evidence.records,
-        evidence.expected,
-        evidence.policy(),
-        None,
-        now=finished,
-    )
+    report = assemble(evidence.inputs(), evidence.policy(), None, now=finished)
     doc = report.to_json()
     doc["changes"] = json.loads(saved)["changes"]  # history is not part of a report's evidence
     assert _bytes(doc) == saved

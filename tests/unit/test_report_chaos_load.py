@@ -17,7 +17,7 @@ import pytest
 from certify.cell import Cell
 from certify.config.policy import ChaosCriterion, Policy, SloCriterion, TierRequirement, Waiver
 from certify.plan import CoverageGroup, Plan, PlannedCell
-from certify.report import assemble, schema
+from certify.report import RunInputs, assemble, schema
 from certify.report.html import render_html
 from certify.report.model import Report
 from certify.report.readback import load_evidence
@@ -196,7 +196,7 @@ def _report(records: list[Record], policy: Policy | None = None, *cells: str) ->
             "git_revision": None,
         },
     }
-    return assemble(run, plan, records, {}, policy or Policy(chaos=[GATE_POLICY]), now=NOW)
+    return assemble(RunInputs(run, plan, records), policy or Policy(chaos=[GATE_POLICY]), now=NOW)
 
 
 def _criteria(report: Report, cell: int = 0) -> dict[str, str]:
@@ -401,9 +401,7 @@ def test_the_gate_decides_a_written_report_json_again_with_the_same_evidence(
     report = _report(records, None, CELL, OTHER)
     write_all(report, tmp_path, report.to_json())
     evidence = load_evidence(tmp_path)
-    again = assemble(
-        evidence.run, evidence.plan, evidence.records, evidence.expected, evidence.policy(), now=NOW
-    )
+    again = assemble(evidence.inputs(), evidence.policy(), now=NOW)
     assert [c.verdict for c in again.cells] == [c.verdict for c in report.cells]
     assert [c.verdict for c in again.cells] == ["failed", "certified"]
     assert again.gate.reasons == report.gate.reasons
@@ -423,7 +421,8 @@ def test_reports_written_before_records_kept_their_metrics_still_decide() -> Non
     from certify.report.readback import evidence_of
 
     evidence = evidence_of(doc, Path("old/report.json"))
-    again = assemble(evidence.run, evidence.plan, evidence.records, {}, evidence.policy(), now=NOW)
+    inputs = RunInputs(evidence.run, evidence.plan, evidence.records)
+    again = assemble(inputs, evidence.policy(), now=NOW)
     assert _criteria(again)["slo:p95"] == "failed"
 
 

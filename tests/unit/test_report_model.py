@@ -8,7 +8,7 @@ from typing import Any
 from certify.cell import Cell
 from certify.config.policy import Policy, SloCriterion, TierRequirement, Waiver
 from certify.plan import CoverageGroup, Plan, PlannedCell
-from certify.report import aggregate, assemble
+from certify.report import RunInputs, aggregate, assemble
 from certify.report.model import Report
 from certify.results import Record
 
@@ -41,7 +41,7 @@ def _rec(cell: str, test: str, status: str, **kw: Any) -> Record:
 
 def _report(plan: Plan, records: list[Record], policy: Policy | None = None) -> Report:
     run = {"id": "run", "profile": "pr", "matrix": "m", "platform": "local"}
-    return assemble(run, plan, records, {}, policy or Policy(), now=NOW)
+    return assemble(RunInputs(run, plan, records), policy or Policy(), now=NOW)
 
 
 def test_certified_cells_pass_and_the_reasons_name_cell_and_criterion() -> None:
@@ -171,10 +171,10 @@ def test_non_blocking_tiers_never_fail_the_gate_but_no_blocking_cell_does() -> N
 def test_unreadable_evidence_and_interruptions_fail_the_gate() -> None:
     plan = _plan(_planned(HIVE))
     run = {"id": "r", "profile": "pr", "evidence_error": "the record store is unreadable: x"}
-    report = assemble(run, plan, [_rec(HIVE, "a", "passed")], {}, Policy(), now=NOW)
+    report = assemble(RunInputs(run, plan, [_rec(HIVE, "a", "passed")]), Policy(), now=NOW)
     assert report.gate.reasons == ("the record store is unreadable: x",)
     run = {"id": "r", "profile": "pr", "interrupted": True}
-    report = assemble(run, plan, [_rec(HIVE, "a", "passed")], {}, Policy(), now=NOW)
+    report = assemble(RunInputs(run, plan, [_rec(HIVE, "a", "passed")]), Policy(), now=NOW)
     assert report.gate.reasons == ("the run was interrupted: its evidence is partial",)
 
 
@@ -197,13 +197,14 @@ def test_an_inapplicable_suite_is_left_out_of_the_verdict_only_when_finished() -
     )
     records = [_rec(HIVE, "a", "passed"), inapplicable]
     run = {"id": "run", "profile": "pr", "matrix": "m", "platform": "local"}
-    done = assemble(run, plan, records, {HIVE: [("icy", "icy/t.py::tt")]}, Policy(), now=NOW)
+    collected = {HIVE: [("icy", "icy/t.py::tt")]}
+    done = assemble(RunInputs(run, plan, records, collected), Policy(), now=NOW)
     assert done.cells[0].verdict == "certified"
     # the same records while another test of the suite never finished: incomplete, not ignored
     expected = {HIVE: [("icy", "icy/t.py::tt"), ("icy", "icy/t.py::other")]}
-    cut = assemble(run, plan, records, expected, Policy(), now=NOW)
+    cut = assemble(RunInputs(run, plan, records, expected), Policy(), now=NOW)
     assert cut.cells[0].verdict == "incomplete"
     # a not_run the platform caused (applicable) is missing evidence: the cell is not_run
     gap = _rec(HIVE, "tt", "not_run", suite="icy", message="the jar is missing")
-    missing = assemble(run, plan, [records[0], gap], {}, Policy(), now=NOW)
+    missing = assemble(RunInputs(run, plan, [records[0], gap]), Policy(), now=NOW)
     assert missing.cells[0].verdict == "not_run"
