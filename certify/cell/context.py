@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from certify.cell.model import database_name
+from certify.cell.options import PlatformOptions
+from certify.results.findings import JsonObject
 
 
 @dataclass(frozen=True)
@@ -21,25 +24,32 @@ class CellContext:
     values: Mapping[str, str]
     tier: str
     workdir: Path
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: PlatformOptions = field(default_factory=PlatformOptions)
 
-    def to_json(self) -> dict[str, Any]:
+    @property
+    def database(self) -> str:
+        """The cell's private database / namespace: the platform's, else one named after it."""
+        return self.options.database or database_name(self.id)
+
+    def to_json(self) -> JsonObject:
         """The JSON form every child reads (inverse of `from_json`)."""
         return {
             "id": self.id,
             "values": dict(self.values),
             "tier": self.tier,
             "workdir": str(self.workdir),
-            "options": dict(self.options),
+            "options": self.options.to_json(),
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> CellContext:
+    def from_json(cls, data: Mapping[str, object]) -> CellContext:
         """A cell from a manifest entry (`id`, `values`, `tier`, `workdir`, `options`)."""
+        values = data.get("values")
+        options = data.get("options")
         return cls(
             str(data["id"]),
-            dict(data["values"]),
+            {str(k): str(v) for k, v in values.items()} if isinstance(values, Mapping) else {},
             str(data.get("tier", "experimental")),
-            Path(data["workdir"]),
-            dict(data.get("options") or {}),
+            Path(str(data["workdir"])),
+            PlatformOptions.from_json(options if isinstance(options, Mapping) else {}),
         )

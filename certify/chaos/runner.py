@@ -125,7 +125,7 @@ class _Run:
         info = {
             "id": self.planned.cell.id,
             "values": self.planned.cell.values,
-            "options": self.session.options(self.planned, workdir),
+            "options": self.session.options(self.planned, workdir).to_json(),
             "python": str(self.runtime.python),
             "workdir": str(workdir),
             "folder": str(self.folder.resolve()),

@@ -59,7 +59,7 @@ def up(
         raise UsageError(f"cell {cell} cannot run here: {found.reason}")
     logs = state_dir() / "logs"
     session = platform.start(chosen, [planned], logs, mode="up", assessments={cell: found})
-    options = session.options(planned, (root / ".certify" / "adhoc").resolve())
+    options = session.options(planned, (root / ".certify" / "adhoc").resolve()).to_json()
     session.state.mark_complete(cell=cell, options=options)
     credentials = session.env(planned)
     if credentials:

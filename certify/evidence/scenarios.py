@@ -116,7 +116,7 @@ def _cell_args(batch: Sequence[CellJob], job: KindJob, evidence: Path) -> list[s
         return [
             "--certify-cell", one.id, "--certify-values", json.dumps(dict(one.values)),
             "--certify-tier", one.tier, "--certify-workdir", str(one.workdir),
-            "--certify-options", json.dumps(dict(one.options)),
+            "--certify-options", json.dumps(one.options.to_json()),
         ]  # fmt: skip
     manifest = evidence / "cells.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -152,7 +152,7 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
 def _env(batch: Sequence[CellJob]) -> dict[str, str]:
     """The pytest's environment: the runtime's interpreter, provenance, credentials."""
     first = batch[0]
-    jars = [j for c in batch for j in c.session.options(c.planned, c.out).get("jars", [])]
+    jars = [dict(j) for c in batch for j in c.session.options(c.planned, c.out).jars]
     extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind, "jars": jars}
     env = {
         **os.environ,

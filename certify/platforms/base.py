@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from certify.cell.options import PlatformOptions
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
 from certify.platforms.faults import FaultTarget
@@ -68,8 +69,11 @@ class PlatformSession(Protocol):
         """
         ...
 
-    def options(self, planned: PlannedCell, workdir: Path) -> dict[str, Any]:
-        """Endpoints and settings for the cell's fixtures (no secrets: they go in `env`)."""
+    def options(self, planned: PlannedCell, workdir: Path) -> PlatformOptions:
+        """Endpoints and settings for the cell's fixtures (no secrets: they go in `env`).
+
+        Children read them as `PlatformOptions.to_json()`; `workdir` is the cell's work folder.
+        """
         ...
 
     def env(self, planned: PlannedCell) -> dict[str, str]:

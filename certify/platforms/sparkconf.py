@@ -67,6 +67,11 @@ def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
     return conf
 
 
+def local_driver_conf(values: Mapping[str, str], workdir: Path) -> dict[str, str]:
+    """Driver settings of a cell run without a platform: local Spark, Hive on embedded Derby."""
+    return driver_conf(CellSpark(values, workdir / "warehouse"), workdir)
+
+
 def server_conf(cell: CellSpark) -> dict[str, str]:
     """Static settings of a Spark Connect server serving cells like `cell`."""
     return catalog_conf(cell, embedded_metastore=None)

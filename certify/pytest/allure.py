@@ -40,7 +40,7 @@ class _CellLabels:
     @pytest.hookimpl(hookwrapper=True, tryfirst=True)
     def pytest_runtest_teardown(self, item: pytest.Item) -> Generator[None, None, None]:
         """Before allure-pytest computes the historyId (after this teardown's inner hooks)."""
-        from certify.pytest.plugin import item_cell
+        from certify.pytest.items import item_cell
 
         cell = item_cell(item)
         if cell is not None:

@@ -19,9 +19,13 @@ from typing import NoReturn
 import pytest
 
 from certify.cell.context import CellContext
+from certify.cell.options import PlatformOptions
 from certify.config.selector import unmet
+from certify.pytest.items import CELL_PARAM, item_cell, tag
 from certify.pytest.recorder import NOT_APPLICABLE_PREFIX, NOT_RUN_PREFIX, Recorder
 from certify.results import RecordStore
+
+__all__ = ["item_cell", "not_applicable", "not_run", "unmet_requirements"]
 
 cells_key = pytest.StashKey[list[CellContext]]()
 
@@ -71,13 +75,8 @@ def _single_cell(config: pytest.Config, cell_id: str) -> CellContext:
 
         values = parse_cell_id(cell_id)
     workdir = Path(config.getoption("certify_workdir") or Path.cwd() / ".certify" / "adhoc")
-    return CellContext(
-        cell_id,
-        values,
-        config.getoption("certify_tier"),
-        workdir,
-        json.loads(config.getoption("certify_options")),
-    )
+    options = PlatformOptions.from_json(json.loads(config.getoption("certify_options")))
+    return CellContext(cell_id, values, config.getoption("certify_tier"), workdir, options)
 
 
 def _configured_cells(config: pytest.Config) -> list[CellContext]:
@@ -113,7 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # under xdist the controller only relays reports: the workers write the records
     if store_path and not config.pluginmanager.has_plugin("dsession"):
         store = RecordStore(Path(store_path))
-        recorder = Recorder(config, {c.id: c for c in cells}, store)
+        recorder = Recorder(config, [c.id for c in cells], store)
         config.pluginmanager.register(recorder, "certify-recorder")
 
 
@@ -125,15 +124,20 @@ def _multi(config: pytest.Config) -> list[CellContext]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """With several cells, run every test once per cell (a session-scoped parameter)."""
     cells = _multi(metafunc.config)
-    if cells and "certify_cell" in metafunc.fixturenames:
+    if cells and CELL_PARAM in metafunc.fixturenames:
         metafunc.parametrize(
-            "certify_cell", cells, ids=[c.id for c in cells], indirect=True, scope="session"
+            CELL_PARAM, cells, ids=[c.id for c in cells], indirect=True, scope="session"
         )
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Cells in manifest order (longest first), each cell's tests on one xdist worker."""
+    """Tag each test with its cell; several cells run in manifest order, one xdist worker each.
+
+    First, so that the record ids are taken before pytest-xdist appends its group to node ids.
+    """
+    configured: list[CellContext] = config.stash.get(cells_key, [])
+    tag(items, configured)
     cells = _multi(config)
     if not cells:
         return
@@ -142,17 +146,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         cell = item_cell(item)
         if cell is not None:
             item.add_marker(pytest.mark.xdist_group(cell.id))
-    items.sort(key=lambda item: order.get(getattr(item_cell(item), "id", ""), len(order)))
+    items.sort(key=lambda item: order.get(_cell_id(item), len(order)))
 
 
-def item_cell(item: pytest.Item) -> CellContext | None:
-    """The cell a collected test runs for (None outside a certify run)."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is not None and "certify_cell" in callspec.params:
-        cell: CellContext = callspec.params["certify_cell"]
-        return cell
-    cells = item.config.stash.get(cells_key, [])
-    return cells[0] if len(cells) == 1 else None
+def _cell_id(item: pytest.Item) -> str:
+    cell = item_cell(item)
+    return cell.id if cell is not None else ""
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from certify.host.provenance import collect, now
-from certify.results import Record, RecordStore
+from certify.pytest.items import item_cell, item_record_id
+from certify.pytest.retry import ATTEMPTS_ATTR
+from certify.results import Outcome, RecordStore
+from certify.results.findings import JsonObject
 
 NOT_RUN_PREFIX = "not_run: "
 # a scenario whose `requires` the cell does not meet: not_run, and not applicable to the cell
@@ -18,20 +22,20 @@ NOT_APPLICABLE_PREFIX = "not_applicable: "
 _MESSAGE_LIMIT = 4000
 
 
-def record_test_id(nodeid: str, cell_id: str) -> str:
-    """The test id without the cell's parametrisation or xdist group (the same in every mode)."""
-    text = nodeid.replace(f"@{cell_id}", "")
-    for pattern in (f"[{cell_id}]", f"{cell_id}-", f"-{cell_id}"):
-        if pattern in text:
-            return text.replace(pattern, "", 1)
-    return text
+@dataclass(frozen=True)
+class _Test:
+    """Where a test's records go: its cell, its id in records and its suite."""
+
+    cell_id: str
+    test_id: str
+    suite: str
 
 
 class Recorder:
     """Writes each outcome the moment it is known, under the cell the test ran for."""
 
-    def __init__(self, config: pytest.Config, cells: Mapping[str, Any], store: RecordStore) -> None:
-        self.cells = dict(cells)
+    def __init__(self, config: pytest.Config, cells: Sequence[str], store: RecordStore) -> None:
+        self.cells = list(cells)
         self.store = store
         self.run_id: str = config.getoption("certify_run_id")
         self.root = Path(str(config.rootpath))
@@ -40,7 +44,7 @@ class Recorder:
             **collect(self.root),
             "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
         }
-        self.item_cell: dict[str, str] = {}
+        self.tests: dict[str, _Test] = {}  # by node id, as the reports name them
         self.phases: dict[str, list[pytest.TestReport]] = {}
         self.started: dict[str, str] = {}
 
@@ -51,26 +55,32 @@ class Recorder:
             return path.parent.name
         return parts[0] if len(parts) > 1 else "scenarios"
 
+    def _record(self, test: _Test, started: str, status: str, message: str, **fields: Any) -> None:
+        """Store one record of `test` (`fields`: more Record fields, e.g. duration_s)."""
+        outcome = Outcome(self.run_id, test.cell_id, "scenario", test.suite, started)
+        provenance = {**self.provenance, "cell": test.cell_id}
+        self.store.add(
+            outcome.record(status, message, test_id=test.test_id, provenance=provenance, **fields)
+        )
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         """A scenario module that cannot even be collected is an error of every cell."""
         if report.failed:
             suite = self._suite(self.root / report.nodeid.split("::")[0])
             for cell_id in self.cells:
-                self._write(
-                    cell_id, report.nodeid, suite, "error", 0.0, _text(report.longreprtext), now()
-                )
+                test = _Test(cell_id, report.nodeid, suite)
+                self._record(test, now(), "error", _text(report.longreprtext))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Declare every collected test per cell, so a run that stops early is incomplete."""
         expected: dict[str, list[tuple[str, str]]] = {c: [] for c in self.cells}
-        only = next(iter(self.cells)) if len(self.cells) == 1 else None
         for item in session.items:
-            cell_id = only or _item_cell(item)
-            if cell_id is None:
-                continue
-            self.item_cell[item.nodeid] = cell_id
-            test_id = record_test_id(item.nodeid, cell_id)
-            expected.setdefault(cell_id, []).append((self._suite(item.path), test_id))
+            cell, test_id = item_cell(item), item_record_id(item)
+            if cell is None or test_id is None:
+                continue  # not a test of a certified cell
+            test = _Test(cell.id, test_id, self._suite(item.path))
+            self.tests[item.nodeid] = test
+            expected.setdefault(test.cell_id, []).append((test.suite, test.test_id))
         for cell_id, tests in expected.items():
             self.store.expect(self.run_id, cell_id, tests)
 
@@ -84,68 +94,30 @@ class Recorder:
         if report.when != "teardown":
             return
         phases = self.phases.pop(report.nodeid)
-        cell_id = self.item_cell.get(report.nodeid)
-        if cell_id is None:
+        test = self.tests.get(report.nodeid)
+        if test is None:
             return  # not a test of a certified cell
-        test_id = record_test_id(report.nodeid, cell_id)
         status, message = _outcome(phases)
         applicable = not message.startswith(NOT_APPLICABLE_PREFIX)
         message = message.removeprefix(NOT_APPLICABLE_PREFIX)
-        attempts: list[dict[str, Any]] = getattr(report, "certify_attempts", None) or []
+        attempts: list[JsonObject] = getattr(report, ATTEMPTS_ATTR, None) or []
         if attempts:
-            self.store.add_attempts(self.run_id, cell_id, test_id, attempts)
+            self.store.add_attempts(self.run_id, test.cell_id, test.test_id, attempts)
             if status == "passed" and len(attempts) > 1:
                 status = "flaky"
                 message = f"passed on attempt {len(attempts)} after: " + _first_failure(attempts)
-        self._write(
-            cell_id,
-            test_id,
-            self._suite(self.root / report.fspath),
-            status,
-            sum(p.duration for p in phases),
-            message,
+        self._record(
+            test,
             self.started.pop(report.nodeid, now()),
-            max(len(attempts), 1),
-            applicable,
-        )
-
-    def _write(
-        self,
-        cell_id: str,
-        test_id: str,
-        suite: str,
-        status: str,
-        duration: float,
-        message: str,
-        started: str,
-        attempts: int = 1,
-        applicable: bool = True,
-    ) -> None:
-        self.store.add(
-            Record(
-                run_id=self.run_id,
-                cell_id=cell_id,
-                suite=suite,
-                test_id=test_id,
-                status=status,
-                attempts=attempts,
-                duration_s=round(duration, 6),
-                message=message,
-                started=started,
-                finished=now(),
-                provenance={**self.provenance, "cell": cell_id},
-                applicable=applicable,
-            )
+            status,
+            message,
+            attempts=max(len(attempts), 1),
+            duration_s=round(sum(p.duration for p in phases), 6),
+            applicable=applicable,
         )
 
 
-def _item_cell(item: pytest.Item) -> str | None:
-    callspec = getattr(item, "callspec", None)
-    cell = callspec.params.get("certify_cell") if callspec is not None else None
-    return str(cell.id) if cell is not None else None
-
-
-def _first_failure(attempts: list[dict[str, Any]]) -> str:
+def _first_failure(attempts: Sequence[JsonObject]) -> str:
     for attempt in attempts:
         if attempt["status"] == "failed":
             lines = [ln for ln in str(attempt["message"]).splitlines() if ln.startswith("E ")]

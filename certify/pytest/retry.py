@@ -11,10 +11,15 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from _pytest.runner import runtestprotocol
+
+from certify.results.findings import JsonObject
+
+# the teardown report's attribute that carries every attempt to the recorder (reports have no
+# stash, and pytest-xdist sends a report's extra attributes along with it)
+ATTEMPTS_ATTR = "certify_attempts"
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def _failure_text(reports: list[pytest.TestReport]) -> str | None:
     return "\n".join(p for p in parts if p) or "\n".join(r.longreprtext for r in failed)
 
 
-def _attempt(number: int, reports: list[pytest.TestReport]) -> dict[str, Any]:
+def _attempt(number: int, reports: list[pytest.TestReport]) -> JsonObject:
     text = _failure_text(reports)
     return {
         "attempt": number,
@@ -86,7 +91,7 @@ class RetryPlugin:
         if policy is None or policy.times < 1:
             return None
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-        attempts: list[dict[str, Any]] = []
+        attempts: list[JsonObject] = []
         for number in range(1, policy.times + 2):
             reports = runtestprotocol(item, nextitem=nextitem, log=False)
             attempts.append(_attempt(number, reports))
@@ -96,7 +101,7 @@ class RetryPlugin:
             item._initrequest()  # type: ignore[attr-defined]  # fresh fixtures next attempt
         for report in reports:
             if report.when == "teardown":
-                report.certify_attempts = attempts  # type: ignore[attr-defined]
+                setattr(report, ATTEMPTS_ATTR, attempts)
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
         return True

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from certify.platforms.sparkconf import ICEBERG_CATALOG
-from certify.scenario import not_run
+from certify.scenario import ICEBERG_CATALOG, not_run
 from fixtures.data import column_checksums, order_row, orders_frame, row_digest
 from fixtures.iceberg_checks import (
     checksum_problems,

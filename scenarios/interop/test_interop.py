@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from certify.platforms.sparkconf import ICEBERG_CATALOG
-from certify.scenario import not_applicable
+from certify.scenario import ICEBERG_CATALOG, not_applicable
 from fixtures.data import column_checksums, orders_frame
 from fixtures.interop import (
     current_metadata,

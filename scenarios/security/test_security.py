@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from certify.results import RecordStore
-from certify.scenario import CellContext, not_applicable, not_run
+from certify.scenario import CellContext, RecordStore, not_applicable, not_run
 from fixtures.lakehouse import KEY_VAR, SECRET_VAR
 from fixtures.parity import run_folder
 from fixtures.s3_access import (

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from certify.cell import CellContext
 from certify.config.models import NAME_RE, VALUE_RE
 from certify.matrix.model import load_matrix
 from certify.matrix.space import Space, cell_id, parse_cell_id
+from certify.results import RecordStore
+
+pytest_plugins = ["pytester"]
 
 PLATFORM = Path(__file__).resolve().parents[2] / "matrices" / "platform.yaml"
 
@@ -150,3 +156,58 @@ def test_ids_are_the_same_whatever_the_profile_strategy_or_seed() -> None:
 def test_parse_cell_id_rejects_what_cell_id_cannot_produce(text: str) -> None:
     with pytest.raises(ValueError, match="not a cell id"):
         parse_cell_id(text)
+
+
+_TESTS = """
+import pytest
+
+def test_plain(cell):
+    assert cell.id
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_param(n):
+    pass
+
+class TestGroup:
+    def test_method(self):
+        pass
+"""
+_CELLS = ("spark=3.5,catalog=iceberg-rest", "spark=3.5,catalog=hive")
+_RECORD_IDS = {
+    "test_cells.py::test_plain",
+    "test_cells.py::test_param[1]",
+    "test_cells.py::test_param[2]",
+    "test_cells.py::TestGroup::test_method",
+}
+
+
+def _several_cells(pytester: pytest.Pytester, *extra: str) -> RecordStore:
+    pytester.makepyfile(test_cells=_TESTS)
+    contexts = [
+        CellContext(c, parse_cell_id(c), "certified", pytester.path / f"work{i}").to_json()
+        for i, c in enumerate(_CELLS)
+    ]
+    (pytester.path / "cells.json").write_text(json.dumps(contexts))
+    store = RecordStore(pytester.path / "results.sqlite")
+    argv = ["-p", "certify.pytest.plugin", "--certify-cells", str(pytester.path / "cells.json"),
+            "--certify-store", str(store.path), "--certify-run-id", "r1",
+            "--junitxml", str(pytester.path / "junit.xml"), *extra]  # fmt: skip
+    run = pytester.runpytest_subprocess if extra else pytester.runpytest
+    run(*argv).assert_outcomes(passed=2 * len(_RECORD_IDS))
+    return store
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2", "--dist", "loadgroup")], ids=["one", "xdist"])
+def test_records_name_a_test_without_its_cell_and_junit_keeps_the_cell(
+    pytester: pytest.Pytester, workers: tuple[str, ...]
+) -> None:
+    store = _several_cells(pytester, *workers)
+    records = store.records("r1")
+    for cell in _CELLS:
+        assert {r.test_id for r in records if r.cell_id == cell} == _RECORD_IDS
+        assert {t for _, t in store.expected("r1")[cell]} == _RECORD_IDS
+    assert {r.suite for r in records} == {pytester.path.name}
+    junit = ET.parse(pytester.path / "junit.xml").getroot()
+    names = [case.get("name", "") for case in junit.iter("testcase")]
+    assert len(names) == 2 * len(_RECORD_IDS)
+    assert all(sum(cell in name for cell in _CELLS) == 1 for name in names)

@@ -199,3 +199,142 @@ def test_services_follow_deploy_and_catalog(acceptance, tmp_path: Path) -> None:
         assert {(n.kind, n.line) for n in found.needs} == expected[values["catalog"]]
     local_hive = {"spark": "3.5", "catalog": "hive", "storage": "local", "deploy": "local"}
     assert platform.assess(acceptance, _planned(acceptance, local_hive)).needs == ()
+
+
+# the options JSON of a real run's iceberg-rest cell (cell.json of its load profile), trimmed
+_REAL_OPTIONS = {
+    "platform": "local",
+    "database": "certify_8df8785e18",
+    "spark": {
+        "unavailable": None,
+        "conf": {
+            "spark.master": "local[2]",
+            "spark.sql.catalog.ice.type": "rest",
+            "spark.sql.catalog.ice.uri": "http://127.0.0.1:59465",
+            "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:40215",
+        },
+    },
+    "jars": [
+        {
+            "name": "iceberg-spark-runtime",
+            "route": "pypi:snowpark-connect-deps-iceberg==1.0.1",
+            "path": "/work/main/.certify/jars/iceberg-spark-runtime-3.5_2.12-1.9.2.jar",
+            "coordinate": None,
+            "sha256": "c40ae0a8e2673bb5c01951b7d15aae2224a534f8331f4274ce2082776116a044",
+        },
+        {
+            "name": "hadoop-aws",
+            "route": "maven",
+            "path": None,
+            "coordinate": "org.apache.hadoop:hadoop-aws:3.3.4",
+            "sha256": None,
+        },
+    ],
+    "services": {"seaweedfs": "http://127.0.0.1:40215"},
+    "s3": {
+        "s3": "http://127.0.0.1:40215",
+        "iceberg_rest": "http://127.0.0.1:59465",
+        "bucket": "warehouse",
+        "table_bucket": "lake",
+        "region": "us-east-1",
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        _REAL_OPTIONS,
+        {**_REAL_OPTIONS, "spark": {"unavailable": "needs jar sqlite-jdbc"}},
+        {**_REAL_OPTIONS, "spark": {"unavailable": None, "remote": "sc://127.0.0.1:15002"}},
+        {**_REAL_OPTIONS, "spark": {"unavailable": None, "remote": None}},
+        {
+            **_REAL_OPTIONS,
+            "sql_catalog": {"uri": "sqlite:////tmp/c.db", "warehouse": "file:///tmp/w"},
+        },
+    ],
+    ids=["driver-conf", "unavailable", "connect", "connect-without-server", "sql-catalog"],
+)
+def test_platform_options_give_back_the_json_children_read(options: dict[str, object]) -> None:
+    from certify.cell import CellContext, PlatformOptions
+
+    typed = PlatformOptions.from_json(options)
+    assert json.dumps(typed.to_json()) == json.dumps(options)  # same keys, order and values
+    context = CellContext("spark=3.5", {"spark": "3.5"}, "certified", Path("/w"), typed)
+    again = CellContext.from_json(json.loads(json.dumps(context.to_json())))
+    assert again == context and list(context.to_json()) == [
+        "id", "values", "tier", "workdir", "options"
+    ]  # fmt: skip
+
+
+def test_a_hand_written_partial_option_set_reads_as_absent_settings() -> None:
+    from certify.cell import CellContext, PlatformOptions
+
+    typed = PlatformOptions.from_json({"spark": {"conf": {"spark.master": "local[1]"}}})
+    assert typed.spark.conf == {"spark.master": "local[1]"} and typed.spark.remote is None
+    assert typed.s3 is None and typed.sql_catalog is None and typed.database == ""
+    cell = CellContext("spark=3.5,catalog=hive", {}, "adhoc", Path("/w"), typed)
+    assert cell.database.startswith("certify_")  # a private database even without a platform
+
+
+def _running(name: str, endpoint: str, details: dict[str, str]):  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from certify.platforms.local.services.base import Launch
+    from certify.platforms.local.services.supervisor import Running
+
+    service = SimpleNamespace(name=name)
+    return Running(service, Launch((), endpoint, details=details), None, Path("/dev/null"))  # type: ignore[arg-type]
+
+
+def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certify.cell import Cell, database_name
+    from certify.plan import PlannedCell
+    from certify.platforms.base import Assessment, Need
+    from certify.platforms.local.session import LocalSession
+    from certify.platforms.sparkconf import CellSpark, Endpoints, driver_conf
+
+    monkeypatch.setenv("CERTIFY_STATE_DIR", str(tmp_path / "state"))
+    values = {"spark": "3.5", "catalog": "iceberg-sql", "storage": "s3", "deploy": "local"}
+    planned = PlannedCell(Cell(tuple(values.items()), "certified"), "spark-3.5", (), (), ())
+    jar = Jar("sqlite-jdbc", "maven", coordinate="org.xerial:sqlite-jdbc:3.46.1.3")
+    needs = (Need("seaweedfs"), Need("sql-catalog"))
+    found = Assessment(True, needs=needs, jars=(jar,))
+    session = LocalSession([planned], {planned.cell.id: found}, {}, tmp_path / "logs", "run")
+    s3 = {"s3": "http://127.0.0.1:1", "iceberg_rest": "http://127.0.0.1:2", "bucket": "warehouse",
+          "table_bucket": "lake", "region": "us-east-1"}  # fmt: skip
+    session.by_need = {
+        needs[0]: [_running("seaweedfs", "http://127.0.0.1:1", s3)],
+        needs[1]: [_running("sql-catalog", "sqlite:////c.db", {"warehouse": "file:///w"})],
+    }
+    workdir = tmp_path / "work"
+    connect = {**values, "deploy": "connect"}
+    planned_connect = PlannedCell(Cell(tuple(connect.items()), "certified"), "", (), (), ())
+    try:
+        options = session.options(planned, workdir).to_json()
+        session.assessments = {
+            planned.cell.id: Assessment(True, spark="needs jar sqlite-jdbc", needs=needs),
+            planned_connect.cell.id: found,
+        }
+        unavailable = session.options(planned, workdir).to_json()["spark"]
+        connect_spark = session.options(planned_connect, workdir).to_json()["spark"]
+    finally:
+        session.stop()
+    endpoints = Endpoints(s3="http://127.0.0.1:1", iceberg_rest="http://127.0.0.1:2",
+                          sql_catalog="sqlite:////c.db")  # fmt: skip
+    cell = CellSpark(values, workdir / "warehouse", endpoints, [], [jar.coordinate or ""])
+    assert json.dumps(options) == json.dumps(
+        {
+            "platform": "local",
+            "database": database_name(planned.cell.id),
+            "spark": {"unavailable": None, "conf": driver_conf(cell, workdir)},
+            "jars": [jar.to_json()],
+            "services": {"seaweedfs": "http://127.0.0.1:1", "sql-catalog": "sqlite:////c.db"},
+            "s3": s3,
+            "sql_catalog": {"uri": "sqlite:////c.db", "warehouse": "file:///w"},
+        }
+    )
+    assert unavailable == {"unavailable": "needs jar sqlite-jdbc"}
+    assert connect_spark == {"unavailable": None, "remote": None}  # no Connect server started

@@ -8,13 +8,13 @@ reach services and cells only through their environment.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from certify.cell import PlatformOptions, S3Options, SparkOptions, SqlCatalogOptions, database_name
 from certify.errors import InfrastructureError
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need
@@ -36,11 +36,6 @@ S3_SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
 S3_READONLY_KEY_VAR = "CERTIFY_S3_READONLY_ACCESS_KEY_ID"
 S3_READONLY_SECRET_VAR = "CERTIFY_S3_READONLY_SECRET_ACCESS_KEY"
 WORKERS_VAR = "CERTIFY_SPARK_WORKERS"
-
-
-def database_name(cell_id: str) -> str:
-    """A database / namespace name private to a cell (cells share metastores and catalogs)."""
-    return "certify_" + hashlib.sha256(cell_id.encode()).hexdigest()[:10]
 
 
 def _credentials() -> tuple[str, str]:
@@ -201,32 +196,35 @@ class LocalSession:
             packages=[j.coordinate for j in jars if j.coordinate],
         )
 
-    def options(self, planned: PlannedCell, workdir: Path) -> dict[str, Any]:
+    def options(self, planned: PlannedCell, workdir: Path) -> PlatformOptions:
         """Everything the cell's fixtures need, except credentials."""
-        values = planned.cell.values
         found = self.assessments[planned.cell.id]
-        spark: dict[str, Any] = {"unavailable": found.spark}
-        if found.spark is None:
-            cell = self._cell_spark(planned, workdir / "warehouse")
-            if values.get("deploy") == "connect":
-                server = self._first("spark-connect", values.get("spark", ""), values["catalog"])
-                spark["remote"] = server.launch.endpoint if server else None
-            else:
-                spark["conf"] = driver_conf(cell, workdir)
-        options: dict[str, Any] = {
-            "platform": "local",
-            "database": database_name(planned.cell.id),
-            "spark": spark,
-            "jars": [j.to_json() for j in found.jars if isinstance(j, Jar)],
-            "services": self.endpoints_for(planned),
-        }
-        weed = self._first("seaweedfs")
-        if weed is not None:
-            options["s3"] = dict(weed.launch.details)
-        sql = self._first("sql-catalog")
-        if sql is not None:
-            options["sql_catalog"] = {"uri": sql.launch.endpoint, **sql.launch.details}
-        return options
+        weed, sql = self._first("seaweedfs"), self._first("sql-catalog")
+        return PlatformOptions(
+            platform="local",
+            database=database_name(planned.cell.id),
+            spark=self._spark_options(planned, workdir),
+            jars=tuple(j.to_json() for j in found.jars if isinstance(j, Jar)),
+            services=self.endpoints_for(planned),
+            s3=S3Options.from_json(weed.launch.details) if weed is not None else None,
+            sql_catalog=(
+                SqlCatalogOptions.from_json({"uri": sql.launch.endpoint, **sql.launch.details})
+                if sql is not None
+                else None
+            ),
+        )
+
+    def _spark_options(self, planned: PlannedCell, workdir: Path) -> SparkOptions:
+        """The cell's Connect endpoint or driver settings, or why Spark cannot serve it here."""
+        values = planned.cell.values
+        unavailable = self.assessments[planned.cell.id].spark
+        if unavailable is not None:
+            return SparkOptions(unavailable)
+        if values.get("deploy") == "connect":
+            server = self._first("spark-connect", values.get("spark", ""), values["catalog"])
+            return SparkOptions(remote=server.launch.endpoint if server else None)
+        cell = self._cell_spark(planned, workdir / "warehouse")
+        return SparkOptions(conf=driver_conf(cell, workdir))
 
     def endpoints_for(self, planned: PlannedCell) -> dict[str, str]:
         """Service name -> endpoint, for the services this cell uses."""
