@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from certify.chaos.runner import run_experiment  # noqa: E402
 from certify.platforms.base import CellJob  # noqa: E402
 from certify.results import RecordStore  # noqa: E402
+from certify.results.findings import ChaosFinding  # noqa: E402
 from tests.integration.cells import STANDALONE_HIVE  # noqa: E402
 from tests.integration.load_platform import load_platform  # noqa: E402
 
@@ -61,15 +62,16 @@ def main(repeats: int) -> None:
                     if rec.status != "passed":
                         print(f"{name} run {i + 1}: {rec.status}: {rec.message}")
                         continue
-                    recovery.append(float(rec.finding.recovery_time_s))  # type: ignore[union-attr,arg-type]
+                    assert isinstance(rec.finding, ChaosFinding)
+                    recovery.append(rec.finding.recovery_time_s or float("nan"))
                     if name == "executor-loss":
                         durations.append(rec.duration_s)
                 if recovery:
                     print(f"{name} recovery_s median of {len(recovery)}: "
                           f"{statistics.median(recovery):.2f} (runs: "
                           f"{', '.join(f'{r:.2f}' for r in recovery)})")  # fmt: skip
-            cell = {"values": planned.cell.values,
-                    "options": plat.session.options(planned, out / "bare-work")}  # fmt: skip
+            options = plat.session.options(planned, out / "bare-work").to_json()
+            cell = {"values": planned.cell.values, "options": options}
             env = {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": str(runtime.python)}
             env.update({"CERTIFY_SESSION": plat.session.session_id})
             bare = [bare_workload(cell, str(runtime.python), out / f"bare-{i}", env)

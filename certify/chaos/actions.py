@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
-from certify.chaos.control import call
+from certify.chaos.control import call, call_object
 from certify.chaos.workload_io import read_json
+from certify.results.findings import JsonObject, JsonValue
 
-Configuration = dict[str, Any] | None
-Secrets = dict[str, Any] | None
+# what Chaos Toolkit hands a provider that asks for them (parsed from the experiment)
+Configuration = JsonObject | None
+Secrets = dict[str, JsonObject] | None
+_CREDENTIALS = {
+    "access_key": "CERTIFY_S3_ACCESS_KEY_ID",
+    "secret_key": "CERTIFY_S3_SECRET_ACCESS_KEY",
+}
 
 
-def cell_info(configuration: Configuration) -> dict[str, Any]:
+def cell_info(configuration: Configuration) -> JsonObject:
     """The cell file the runner wrote (named by the experiment's `cell` configuration)."""
     path = (configuration or {}).get("cell")
     if not path:
@@ -29,35 +34,31 @@ def cell_info(configuration: Configuration) -> dict[str, Any]:
 
 
 def start_workload(
-    configuration: Configuration = None,
     secrets: Secrets = None,
     table: str = "chaos_workload",
     until: str = "writing",
     via: dict[str, str] | None = None,
     timeout_s: float = 240.0,
-    **params: Any,
-) -> dict[str, Any]:
+    **params: JsonValue,
+) -> JsonObject:
     """Start the cell's workload and return once it reached phase `until` (e.g. `writing`).
 
     `via` routes the workload's client through fault proxies: {"hive": "hive-metastore"}
     or {"s3": "seaweedfs", "iceberg_rest": "seaweedfs/s3.iceberg"}. Other keyword arguments
-    (rows, seed_rows, partitions, task_pause_ms, hold_s, conf) go to the workload as they are.
+    (rows, seed_rows, partitions, task_pause_ms, hold_s, write_timeout_s, conf) go to the
+    workload as they are.
     """
-    env = {}
-    for entry in ((secrets or {}).get("s3") or {}).items():
-        env[
-            {
-                "access_key": "CERTIFY_S3_ACCESS_KEY_ID",
-                "secret_key": "CERTIFY_S3_SECRET_ACCESS_KEY",
-            }.get(entry[0], entry[0])
-        ] = str(entry[1])
-    started = call("start_workload", table=table, via=via or {}, params=params, env=env)
-    folder = Path(started["folder"])
+    s3 = (secrets or {}).get("s3") or {}
+    env: JsonObject = {_CREDENTIALS.get(k, k): str(v) for k, v in s3.items()}
+    routes: JsonObject = dict(via or {})
+    started = call_object("start_workload", table=table, via=routes, params=params, env=env)
+    folder = Path(str(started["folder"]))
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         status, result = read_json(folder / "status.json"), read_json(folder / "result.json")
-        if until in status.get("at", {}):
-            return {**started, "phase": until, "at": status["at"][until]}
+        reached = status.get("at")
+        if isinstance(reached, dict) and until in reached:
+            return {**started, "phase": until, "at": reached[until]}
         if result.get("outcome") == "error":
             raise RuntimeError(f"the workload could not start: {result.get('error')}")
         if result or not call("workload_alive"):
@@ -69,36 +70,36 @@ def start_workload(
     raise RuntimeError(f"the workload did not reach phase {until!r} within {timeout_s:.0f} s")
 
 
-def kill(role: str) -> dict[str, Any]:
+def kill(role: str) -> JsonObject:
     """kill -9 one process of `role` (executor, worker, driver, connect-server) of the cell."""
-    return dict(call("kill", role=role))
+    return call_object("kill", role=role)
 
 
-def stop_service(service: str) -> dict[str, Any]:
+def stop_service(service: str) -> JsonObject:
     """Stop one of the cell's services (by name or kind: hive-metastore, seaweedfs, ...)."""
-    return dict(call("stop_service", name=service))
+    return call_object("stop_service", name=service)
 
 
-def start_service(service: str) -> dict[str, Any]:
+def start_service(service: str) -> JsonObject:
     """Start a stopped service again on the same endpoint (a no-op if it runs)."""
-    return dict(call("start_service", name=service))
+    return call_object("start_service", name=service)
 
 
-def latency(service: str, ms: float, jitter: float = 0.0) -> dict[str, Any]:
+def latency(service: str, ms: float, jitter: float = 0.0) -> JsonObject:
     """Add latency through the fault proxy in front of `service`."""
-    return dict(call("latency", service=service, ms=ms, jitter=jitter))
+    return call_object("latency", service=service, ms=ms, jitter=jitter)
 
 
-def loss(service: str, fraction: float) -> dict[str, Any]:
+def loss(service: str, fraction: float) -> JsonObject:
     """Stall this fraction of the chunks through the proxy in front of `service`."""
-    return dict(call("loss", service=service, fraction=fraction))
+    return call_object("loss", service=service, fraction=fraction)
 
 
-def partition(service: str) -> dict[str, Any]:
+def partition(service: str) -> JsonObject:
     """Nothing flows between the workload and `service` (through its proxy)."""
-    return dict(call("partition", service=service))
+    return call_object("partition", service=service)
 
 
-def heal(service: str | None = None) -> dict[str, Any]:
+def heal(service: str | None = None) -> JsonObject:
     """End network faults; the proxies' stats say whether the fault was really there."""
-    return dict(call("heal", service=service))
+    return call_object("heal", service=service)

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from certify.errors import ControlError
+from certify.results.findings import JsonObject, JsonValue
 
 CONTROL_VAR = "CERTIFY_CHAOS_CONTROL"
 _MAX = 1 << 20
 _PATH_MAX = 100
+_ANSWER_S = 300.0  # the longest an operation takes (a service restart waits for health)
 
 
 Handler = Callable[..., Any]
@@ -34,7 +36,7 @@ class ControlServer:
     def __init__(self, path: Path, ops: dict[str, Handler]) -> None:
         self.path = path
         self.ops = ops
-        self.log: list[dict[str, Any]] = []
+        self.log: list[JsonObject] = []
         self._server: socketserver.UnixStreamServer | None = None
         self._thread: threading.Thread | None = None
         self._tmp: Path | None = None
@@ -86,7 +88,7 @@ class ControlServer:
             return json.dumps({"ok": False, "error": f"bad request: {exc}"}).encode()
         # credentials may travel in `env`: never keep them
         logged = {k: ("***" if k == "env" else v) for k, v in args.items()}
-        entry: dict[str, Any] = {"op": op, "args": logged, "at": time.time()}
+        entry: JsonObject = {"op": op, "args": logged, "at": time.time()}
         self.log.append(entry)
         if op not in self.ops:
             entry["error"] = f"unknown operation {op!r} (valid: {', '.join(sorted(self.ops))})"
@@ -113,7 +115,7 @@ class ControlServer:
             self._tmp = None
 
 
-def call(op: str, timeout_s: float = 300.0, **args: Any) -> Any:
+def call(op: str, **args: JsonValue) -> JsonValue:
     """Send one request to the control socket named by CERTIFY_CHAOS_CONTROL; its result."""
     path = os.environ.get(CONTROL_VAR)
     if not path:
@@ -121,7 +123,7 @@ def call(op: str, timeout_s: float = 300.0, **args: Any) -> Any:
             f"{CONTROL_VAR} is not set: certify's chaos actions run only under `certify chaos run`"
         )
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout_s)
+        sock.settimeout(_ANSWER_S)
         sock.connect(path)
         sock.sendall(json.dumps({"op": op, "args": args}).encode() + b"\n")
         data = b""
@@ -131,6 +133,16 @@ def call(op: str, timeout_s: float = 300.0, **args: Any) -> Any:
                 break
             data += chunk
     answer = json.loads(data or b"{}")
-    if not answer.get("ok"):
-        raise ControlError(f"{op}: {answer.get('error', 'no answer from the fault target')}")
-    return answer.get("result")
+    if not isinstance(answer, dict) or not answer.get("ok"):
+        error = answer.get("error") if isinstance(answer, dict) else None
+        raise ControlError(f"{op}: {error or 'no answer from the fault target'}")
+    result: JsonValue = answer.get("result")
+    return result
+
+
+def call_object(op: str, **args: JsonValue) -> JsonObject:
+    """`call` for an operation that answers a JSON object (a fault's evidence, a workload)."""
+    result = call(op, **args)
+    if not isinstance(result, dict):
+        raise ControlError(f"{op}: expected an object from the fault target, got {result!r}")
+    return result

@@ -19,12 +19,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 
 from certify.config.selector import unmet
 from certify.errors import ExperimentError
+from certify.results.findings import JsonObject, JsonValue
+
+Body = Mapping[str, JsonValue]  # an experiment file as parsed (Chaos Toolkit's JSON)
 
 CELL_VAR = "CERTIFY_CHAOS_CELL"
 SUFFIXES = (".json", ".yaml", ".yml")
@@ -37,9 +39,9 @@ class Experiment:
 
     name: str
     path: Path
-    body: dict[str, Any]
+    body: JsonObject
     requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    criteria: dict[str, Any] = field(default_factory=dict)
+    criteria: dict[str, JsonValue] = field(default_factory=dict)
     fault: str = ""
 
     def not_applicable(self, values: Mapping[str, str]) -> str | None:
@@ -86,21 +88,28 @@ def load(path: Path) -> Experiment:
     if problems:
         raise ExperimentError(f"{path}: " + "; ".join(problems))
     ext = certify_extension(body)
-    requires = {k: tuple(str(x) for x in v) for k, v in (ext.get("requires") or {}).items()}
-    return Experiment(
-        path.stem, path, body, requires, dict(ext.get("criteria") or {}), str(ext.get("fault", ""))
-    )
+    requires = {k: tuple(str(x) for x in _list(v)) for k, v in _obj(ext.get("requires")).items()}
+    criteria = dict(_obj(ext.get("criteria")))
+    return Experiment(path.stem, path, body, requires, criteria, str(ext.get("fault", "")))
 
 
-def certify_extension(body: Mapping[str, Any]) -> dict[str, Any]:
+def _obj(value: JsonValue | None) -> Body:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: JsonValue | None) -> list[JsonValue]:
+    return value if isinstance(value, list) else []
+
+
+def certify_extension(body: Body) -> Body:
     """The `certify` entry of `extensions` ({} when there is none)."""
-    for ext in body.get("extensions") or []:
+    for ext in _list(body.get("extensions")):
         if isinstance(ext, dict) and ext.get("name") == "certify":
             return ext
     return {}
 
 
-def extension_problems(body: Mapping[str, Any]) -> list[str]:
+def extension_problems(body: Body) -> list[str]:
     """What is wrong with the certify extension, one line each with the fix."""
     ext = certify_extension(body)
     problems = []
@@ -120,7 +129,7 @@ def extension_problems(body: Mapping[str, Any]) -> list[str]:
             kinds = "/".join(t.__name__ for t in CRITERIA[key])
             problems.append(f"extensions.certify.criteria.{key}: {value!r} is not a {kinds}")
     fault = ext.get("fault")
-    names = [a.get("name") for a in body.get("method") or [] if isinstance(a, dict)]
+    names = [a.get("name") for a in _list(body.get("method")) if isinstance(a, dict)]
     if not fault or fault not in names:
         problems.append(
             f"extensions.certify.fault: {fault!r} is not an activity of the method "
@@ -133,8 +142,9 @@ def render(experiment: Experiment, cell_id: str, cell_file: Path, out: Path) -> 
     """The experiment for one cell, written to `out` (experiment.json); returns its path."""
     body = copy.deepcopy(experiment.body)
     body["title"] = f"{body.get('title', experiment.name)} [{cell_id}]"
-    body["tags"] = sorted({*body.get("tags", []), "certify", f"experiment:{experiment.name}"})
-    configuration = dict(body.get("configuration") or {})
+    tags = {str(t) for t in _list(body.get("tags"))}
+    body["tags"] = [t for t in sorted({*tags, "certify", f"experiment:{experiment.name}"})]
+    configuration = dict(_obj(body.get("configuration")))
     configuration["cell"] = {"type": "env", "key": CELL_VAR, "default": str(cell_file)}
     configuration["cell_id"] = cell_id
     body["configuration"] = configuration
@@ -144,7 +154,7 @@ def render(experiment: Experiment, cell_id: str, cell_file: Path, out: Path) -> 
     return path
 
 
-def validate(body: Mapping[str, Any], where: Path | str) -> None:
+def validate(body: Body, where: Path | str) -> None:
     """Chaos Toolkit's own validation plus certify's extension; raises ExperimentError."""
     from chaoslib.exceptions import ChaosException  # type: ignore[import-untyped]
     from chaoslib.experiment import ensure_experiment_is_valid  # type: ignore[import-untyped]
@@ -160,11 +170,11 @@ def validate(body: Mapping[str, Any], where: Path | str) -> None:
         raise ExperimentError(f"{where}: " + "; ".join(problems))
 
 
-def secret_problems(body: Mapping[str, Any]) -> list[str]:
+def secret_problems(body: Body) -> list[str]:
     """Secrets given literally instead of by environment reference (never allowed)."""
     problems = []
-    for scope, entries in (body.get("secrets") or {}).items():
-        for key, value in (entries or {}).items():
+    for scope, entries in _obj(body.get("secrets")).items():
+        for key, value in _obj(entries).items():
             if not (isinstance(value, dict) and value.get("type") == "env" and value.get("key")):
                 problems.append(
                     f"secrets.{scope}.{key}: a literal secret; use "

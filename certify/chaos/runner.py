@@ -14,7 +14,8 @@ import secrets as _secrets
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,23 @@ from certify.chaos.workload_proc import Workloads
 from certify.errors import CertifyError, ExperimentError, Interrupted
 from certify.host.pool import session_marker
 from certify.host.process import start_child, stop_group, wait_child
-from certify.host.provenance import now
-from certify.plan import PlannedCell
-from certify.platforms.base import CellJob, PlatformSession, Runtime
-from certify.platforms.faults import FaultTarget
+from certify.platforms.base import CellJob
+from certify.platforms.faults import FaultEvidence, FaultTarget
 from certify.platforms.local.faults import RUN_VAR
-from certify.results import Record
+from certify.results import Outcome, Record
+from certify.results.findings import ChaosFinding
 
 _ROLLBACK_GRACE_S = 90.0
+OnStart = Callable[[subprocess.Popen[bytes]], None]
+
+
+@dataclass(frozen=True)
+class _Evidence:
+    """What a record of an experiment that ran carries beside its status."""
+
+    finding: ChaosFinding
+    metrics: Mapping[str, float]
+    runtime: str
 
 
 def run_experiment(
@@ -42,82 +52,66 @@ def run_experiment(
     *,
     timeout_s: float = 900,
     target: FaultTarget | None = None,
-    on_start: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    on_start: OnStart | None = None,
 ) -> Record:
     """Run experiment `name` on the job's cell; store the record and return it.
 
     `target` replaces the session's fault target (tests plant broken ones). Raises Interrupted
     (after restoring the platform and storing the record) when certify is signalled meanwhile.
     """
-    planned, runtime, session = job.planned, job.runtime, job.session
-    out, root, store, run_id = job.out, job.root, job.store, job.run_id
-    started, t0 = now(), time.monotonic()
-    folder = out / "evidence" / cell_slug(planned.cell.id) / "chaos" / name
+    outcome, t0 = Outcome(job.run_id, job.planned.cell.id, "experiment", name), time.monotonic()
 
-    def record(status: str, message: str, **extra: Any) -> Record:
-        rec = Record(
-            run_id,
-            planned.cell.id,
-            name,
-            f"chaos/{name}",
-            status,
-            kind="experiment",
-            message=message,
-            started=started,
-            finished=now(),
-            duration_s=round(time.monotonic() - t0, 3),
-            **extra,
-        )
-        store.add(rec)
+    def record(
+        status: str, message: str, evidence: _Evidence | None = None, **extra: Any
+    ) -> Record:
+        if evidence is not None:
+            extra.update(
+                provenance={"runtime": evidence.runtime},
+                metrics=evidence.metrics,
+                finding=evidence.finding,
+            )
+        rec = outcome.record(status, message, duration_s=round(time.monotonic() - t0, 3), **extra)
+        job.store.add(rec)
         return rec
 
     try:
-        experiment = exps.load(exps.find(root, name))
+        experiment = exps.load(exps.find(job.root, name))
     except ExperimentError as exc:
         return record("error", str(exc))
-    why = experiment.not_applicable(planned.cell.values)
+    why = experiment.not_applicable(job.planned.cell.values)
     if why is not None:
         return record("not_run", why, applicable=False)
     token = _secrets.token_hex(6)
     if target is None:
-        target = session.fault_target(planned, token)
+        target = job.session.fault_target(job.planned, token)
         if target is None:
             return record("not_run", "the platform supplies no fault target for chaos")
-    run = _Run(experiment, planned, runtime, session, folder, root, target, token)
+    run = _Run(experiment, job, target, token)
     try:
         result = run.execute(timeout_s, on_start)
     except Interrupted:
-        record("error", "interrupted: " + run.finish_note(), provenance=run.provenance(None))
+        record("error", "interrupted: " + run.finish_note(), run.evidence(None))
         raise
     except CertifyError as exc:
         notes = run.finish_note()
-        return record(
-            "error", f"{exc}{'; ' + notes if notes else ''}", provenance=run.provenance(None)
-        )
-    return record(result.status, result.message, provenance=run.provenance(result))
+        return record("error", f"{exc}{'; ' + notes if notes else ''}", run.evidence(None))
+    return record(result.status, result.message, run.evidence(result))
 
 
 class _Run:
     """The state of one experiment run in the parent process."""
 
     def __init__(
-        self,
-        experiment: exps.Experiment,
-        planned: PlannedCell,
-        runtime: Runtime,
-        session: PlatformSession,
-        folder: Path,
-        root: Path,
-        target: Any,
-        token: str,
+        self, experiment: exps.Experiment, job: CellJob, target: FaultTarget, token: str
     ) -> None:
-        self.experiment, self.planned, self.runtime = experiment, planned, runtime
-        self.session, self.folder, self.root, self.target = session, folder, root, target
-        self.token = token
-        self.journal = folder.parent / f"{experiment.name}.journal.json"
+        self.experiment, self.target, self.token = experiment, target, token
+        self.planned, self.runtime, self.session = job.planned, job.runtime, job.session
+        self.root, self.out = job.root, job.out
+        slug = cell_slug(job.planned.cell.id)
+        self.folder = job.out / "evidence" / slug / "chaos" / experiment.name
+        self.journal = self.folder.parent / f"{experiment.name}.journal.json"
         self.restored: list[str] = []
         self.leftovers: list[str] = []
-        self.finished = False
 
     def _cell_file(self) -> Path:
         workdir = (self.folder / "work").resolve()
@@ -134,9 +128,7 @@ class _Run:
         path.write_text(json.dumps(info, indent=2) + "\n")
         return path
 
-    def execute(
-        self, timeout_s: float, on_start: Callable[[subprocess.Popen[bytes]], None] | None
-    ) -> Verdict:
+    def execute(self, timeout_s: float, on_start: OnStart | None) -> Verdict:
         """Render, validate, run the subprocess, restore and judge."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self.journal.unlink(missing_ok=True)
@@ -146,29 +138,31 @@ class _Run:
         before = _snapshot(self.target)
         info = json.loads(cell_file.read_text())
         workloads = Workloads(info, self.target, self._workload_env(), self.root, self.folder)
-        ops = _ops(self.target, workloads)
-        log = self.folder / "chaos.log"
+        rc = -1
         try:
-            with ControlServer(self.folder / "control.sock", ops) as server, log.open("ab") as out:
+            with ControlServer(
+                self.folder / "control.sock", _ops(self.target, workloads)
+            ) as server:
                 env = {**self._env(), CONTROL_VAR: str(server.path), exps.CELL_VAR: str(cell_file)}
-                argv = [
-                    sys.executable,
-                    "-m",
-                    "certify.chaos.subproc",
-                    str(rendered),
-                    str(self.journal),
-                ]
-                proc = start_child(argv, out, self.root, env)
-                if on_start is not None:
-                    on_start(proc)
-                try:
-                    rc = wait_child(proc, out, timeout_s)
-                finally:
-                    stop_group(proc, _ROLLBACK_GRACE_S)
+                rc = self._chaos_toolkit(rendered, env, timeout_s, on_start)
         finally:
             workloads.stop()
             self._restore(before)
-        return self._judge(rc if "rc" in locals() else -1)
+        return self._judge(rc)
+
+    def _chaos_toolkit(
+        self, rendered: Path, env: dict[str, str], timeout_s: float, on_start: OnStart | None
+    ) -> int:
+        """Run the experiment's own process; its exit code (-9 when it timed out)."""
+        argv = [sys.executable, "-m", "certify.chaos.subproc", str(rendered), str(self.journal)]
+        with (self.folder / "chaos.log").open("ab") as out:
+            proc = start_child(argv, out, self.root, env)
+            if on_start is not None:
+                on_start(proc)
+            try:
+                return wait_child(proc, out, timeout_s)
+            finally:
+                stop_group(proc, _ROLLBACK_GRACE_S)
 
     def _judge(self, rc: int) -> Verdict:
         try:
@@ -183,12 +177,12 @@ class _Run:
             )
         result = verdict(journal, self.experiment.fault, self.experiment.criteria)
         if rc == -9:
-            result.status, result.message = "error", f"timed out; {result.message}"
+            result = replace(result, status="error", message=f"timed out; {result.message}")
         if (self.restored or self.leftovers) and result.status in ("passed", "failed"):
+            message = result.message
             if result.status == "passed":
-                result.message = "the experiment's rollbacks left the platform broken"
-            result.status = "failed"
-            result.message += "; " + self.finish_note()
+                message = "the experiment's rollbacks left the platform broken"
+            result = replace(result, status="failed", message=f"{message}; {self.finish_note()}")
         return result
 
     def finish_note(self) -> str:
@@ -200,13 +194,12 @@ class _Run:
             parts.append("NOT back as before: " + ", ".join(self.leftovers))
         return "; ".join(parts)
 
-    def _restore(self, before: dict[str, Any]) -> None:
+    def _restore(self, before: _Snapshot) -> None:
         try:
             self.restored = list(self.target.restore())
         except Exception as exc:  # the check below says what is left
             self.restored = [f"restore failed: {exc}"]
-        self.leftovers = _differences(before, _snapshot(self.target), self.target)
-        self.finished = True
+        self.leftovers = _differences(before, self.target)
 
     def _env(self) -> dict[str, str]:
         env = {
@@ -230,23 +223,18 @@ class _Run:
         )
         return env
 
-    def provenance(self, result: Verdict | None) -> dict[str, Any]:
-        """The record's provenance: metrics and the chaos section of the contract."""
-        rel = os.path.relpath(self.journal, self.folder.parents[3])
-        chaos: dict[str, Any] = {
-            "journal": rel,
-            "status": "",
-            "deviated": False,
-            "recovery_time_s": None,
-            "data_integrity": {"verdict": "unchecked", "rows_verified": 0, "tables": []},
-        }
-        metrics: dict[str, Any] = {}
-        if result is not None:
-            chaos.update(result.chaos)
-            metrics = result.metrics
-        chaos["restored"] = list(self.restored)
-        chaos["leftovers"] = list(self.leftovers)
-        return {"metrics": metrics, "chaos": chaos, "runtime": self.runtime.name}
+    def evidence(self, result: Verdict | None) -> _Evidence:
+        """The record's finding and metrics (what certify restored included), and its runtime."""
+        journal = os.path.relpath(self.journal, self.out)
+        finding = result.finding if result is not None else None
+        metrics = result.metrics if result is not None else {}
+        finding = replace(
+            finding or ChaosFinding(),
+            journal=journal,
+            restored=tuple(self.restored),
+            leftovers=tuple(self.leftovers),
+        )
+        return _Evidence(finding, metrics, self.runtime.name)
 
 
 def _paths(root: Path) -> list[str]:
@@ -255,7 +243,7 @@ def _paths(root: Path) -> list[str]:
     return list(dict.fromkeys([str(root), own, *extra]))
 
 
-def _ops(target: Any, workloads: Workloads) -> dict[str, Callable[..., Any]]:
+def _ops(target: FaultTarget, workloads: Workloads) -> dict[str, Callable[..., object]]:
     """The operations the experiment's actions and probes may ask for."""
     return {
         "services": lambda: [s.to_json() for s in target.services()],
@@ -272,7 +260,7 @@ def _ops(target: Any, workloads: Workloads) -> dict[str, Callable[..., Any]]:
     }
 
 
-def _confirm(healed: dict[str, Any]) -> dict[str, Any]:
+def _confirm(healed: FaultEvidence) -> FaultEvidence:
     """Network-fault confirmation from what the proxies measured."""
     stats = healed.get("stats") or {}
     hits = {
@@ -302,32 +290,40 @@ def _tc_qdisc() -> str:
     return proc.stdout.strip()
 
 
-def _snapshot(target: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Snapshot:
+    """The platform as the experiment may change it: each service's endpoint and health."""
+
+    services: Mapping[str, tuple[str, bool]]
+    qdisc: str
+
+    def unhealthy(self, before: _Snapshot) -> bool:
+        """Whether a service healthy in `before` is not healthy now."""
+        return any(
+            ok and not self.services.get(name, ("", False))[1]
+            for name, (_, ok) in before.services.items()
+        )
+
+
+def _snapshot(target: FaultTarget) -> _Snapshot:
     services = {s.name: (s.endpoint, s.healthy) for s in target.services()}
-    return {"services": services, "qdisc": _tc_qdisc()}
+    return _Snapshot(services, _tc_qdisc())
 
 
-def _differences(before: dict[str, Any], after: dict[str, Any], target: Any) -> list[str]:
+def _differences(before: _Snapshot, target: FaultTarget) -> list[str]:
     """How the platform differs from before the experiment (waiting a while for health)."""
+    after = _snapshot(target)
     deadline = time.monotonic() + 60.0
-    while time.monotonic() < deadline and any(
-        ok and not after["services"].get(name, ("", False))[1]
-        for name, (_, ok) in before["services"].items()
-    ):
+    while time.monotonic() < deadline and after.unhealthy(before):
         time.sleep(0.5)
         after = _snapshot(target)
     diffs = []
-    for name, (endpoint, healthy) in before["services"].items():
-        now_endpoint, now_healthy = after["services"].get(name, ("", False))
+    for name, (endpoint, healthy) in before.services.items():
+        now_endpoint, now_healthy = after.services.get(name, ("", False))
         if healthy and not now_healthy:
             diffs.append(f"service {name} is not healthy")
         if now_endpoint != endpoint:
             diffs.append(f"service {name} moved from {endpoint} to {now_endpoint}")
-    if after["qdisc"] != before["qdisc"]:
-        diffs.append(f"tc qdisc on lo changed: {after['qdisc']!r}")
-    if getattr(target, "proxies", None):
-        diffs.append(f"proxies left open: {', '.join(target.proxies)}")
-    strays: list[int] = list(getattr(target, "strays", list)())
-    if strays:
-        diffs.append(f"stray processes left: {strays}")
-    return diffs
+    if after.qdisc != before.qdisc:
+        diffs.append(f"tc qdisc on lo changed: {after.qdisc!r}")
+    return diffs + target.leftovers()

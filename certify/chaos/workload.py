@@ -17,37 +17,59 @@ fault: afterwards it must hold exactly [0, seed + rows) (completed) or exactly [
 
 from __future__ import annotations
 
-import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
-from certify.chaos.workload_io import Reporter, error_text, write_json
+from certify.chaos.workload_io import Reporter, WorkloadSpec, error_text, read_json, write_json
+from certify.results.findings import JsonObject
 
 PHASES = ("connecting", "seeded", "writing", "committing", "written", "verifying", "done")
 
 
-def run(spec: dict[str, Any]) -> int:
-    """Seed, write under the fault, probe, then verify on request; 0 unless the harness broke."""
-    folder = Path(spec["folder"])
-    report = Reporter(folder)
-    report.phase("connecting")
-    if spec["kind"] == "pyiceberg":
+class Job(Protocol):
+    """One client's side of the workload (Spark or pyiceberg)."""
+
+    def seed(self) -> None:
+        """A fresh table holding the seed rows; its state is the baseline."""
+
+    def write(self) -> JsonObject:
+        """The append under the fault: its outcome (completed or failed)."""
+
+    def probe_query(self, timeout_s: float) -> float | None:
+        """When a query on the table first worked again (None if not within `timeout_s`)."""
+
+    def verify(self, outcome: JsonObject) -> JsonObject:
+        """The table read again and compared with what `outcome` says it must hold."""
+
+    def close(self) -> None:
+        """Release the client."""
+
+
+def _job(spec: WorkloadSpec, report: Reporter) -> Job:
+    if spec.kind == "pyiceberg":
         from certify.chaos.workload_iceberg import IcebergJob
 
-        job: Any = IcebergJob(spec, report)
-    else:
-        from certify.chaos.workload_spark import SparkJob
+        return IcebergJob(spec, report)
+    from certify.chaos.workload_spark import SparkJob
 
-        job = SparkJob(spec, report)
+    return SparkJob(spec, report)
+
+
+def run(spec: WorkloadSpec) -> int:
+    """Seed, write under the fault, probe, then verify on request; 0 unless the harness broke."""
+    folder = spec.folder
+    report = Reporter(folder)
+    report.phase("connecting")
+    job = _job(spec, report)
     try:
         job.seed()
         outcome = job.write()
-        outcome["query_ok_at"] = job.probe_query(float(spec.get("recover_timeout_s", 120)))
+        outcome["query_ok_at"] = job.probe_query(spec.number("recover_timeout_s", 120))
         report.result(outcome)
         report.phase("written")
-        if report.wait_go(float(spec.get("verify_timeout_s", 300))):
+        if report.wait_go(spec.number("verify_timeout_s", 300)):
             report.phase("verifying")
             write_json(folder / "verify.json", job.verify(outcome))
         report.phase("done")
@@ -58,12 +80,12 @@ def run(spec: dict[str, Any]) -> int:
 
 def main(argv: list[str]) -> int:
     """Entry point: `python -m certify.chaos.workload SPEC.json`."""
-    spec = json.loads(Path(argv[0]).read_text())
+    spec = WorkloadSpec.from_json(read_json(Path(argv[0])))
     try:
         return run(spec)
     except Exception as exc:  # a broken harness (seed failed): said in result.json
         write_json(
-            Path(spec["folder"]) / "result.json",
+            spec.folder / "result.json",
             {"outcome": "error", "error": error_text(exc), "trace": traceback.format_exc()[-2000:]},
         )
         return 3

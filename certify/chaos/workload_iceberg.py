@@ -5,10 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Mapping
 from typing import Any
 
-from certify.chaos.workload_io import Reporter, error_text, expected_answer, expected_rows
+from certify.chaos.workload_io import (
+    Reporter,
+    WorkloadSpec,
+    answer_json,
+    error_text,
+    expected_answer,
+    expected_rows,
+)
 from certify.platforms.clients import rest_catalog
+from certify.results.findings import JsonObject
 
 KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
 SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
@@ -34,17 +43,18 @@ def _arrow(rows: list[tuple[Any, ...]]) -> Any:
 class IcebergJob:
     """A pyiceberg REST catalog on SeaweedFS S3, possibly reached through fault proxies."""
 
-    def __init__(self, spec: dict[str, Any], report: Reporter) -> None:
+    def __init__(self, spec: WorkloadSpec, report: Reporter) -> None:
         self.spec = spec
         self.report = report
-        self.database = str(spec["options"]["database"])
-        self.name = f"{self.database}.{spec['table']}"
-        self.seed_rows = int(spec.get("seed_rows", 1000))
-        self.rows = int(spec.get("rows", 20_000))
-        self.catalog = self._catalog(dict(spec.get("endpoints") or {}))
+        self.database = spec.options.database
+        self.name = f"{self.database}.{spec.table}"
+        self.seed_rows = int(spec.number("seed_rows", 1000))
+        self.rows = int(spec.number("rows", 20_000))
+        self.catalog = self._catalog(spec.endpoints)
 
-    def _catalog(self, overrides: dict[str, str]) -> Any:
-        s3 = {**self.spec["options"]["s3"], **overrides}
+    def _catalog(self, overrides: Mapping[str, str]) -> Any:
+        store = self.spec.options.s3
+        s3 = {**(store.to_json() if store is not None else {}), **overrides}
         timeouts = {"s3.connect-timeout": "10", "s3.request-timeout": "30"}
         return rest_catalog(s3, os.environ[KEY_VAR], os.environ[SECRET_VAR], **timeouts)
 
@@ -67,11 +77,11 @@ class IcebergJob:
         table = self.catalog.create_table(self.name, schema=seed.schema)
         table.append(seed)
         rows, checksum, table = self._state(self.catalog)
-        snapshots = sorted(s.snapshot_id for s in table.metadata.snapshots)
-        baseline = {"rows": rows, "checksum": checksum[:16], "snapshots": snapshots}
+        snapshots = sorted(int(s.snapshot_id) for s in table.metadata.snapshots)
+        baseline: JsonObject = {"rows": rows, "checksum": checksum[:16], "snapshots": [*snapshots]}
         self.report.phase("seeded", baseline=baseline)
 
-    def write(self) -> dict[str, Any]:
+    def write(self) -> JsonObject:
         """Write the new rows' files, hold the commit `hold_s`, then commit (one snapshot)."""
         total = self.seed_rows + self.rows
         data = _arrow([r for r in expected_rows(total) if r[0] >= self.seed_rows])
@@ -82,7 +92,7 @@ class IcebergJob:
             tx = table.transaction()
             tx.append(data)
             self.report.phase("committing")
-            time.sleep(float(self.spec.get("hold_s", 2.0)))
+            time.sleep(self.spec.number("hold_s", 2.0))
             tx.commit_transaction()
         except Exception as exc:
             return {
@@ -99,8 +109,8 @@ class IcebergJob:
             "started_at": started,
             "finished_at": finished,
             "answer_ok": answer == want,
-            "answer": answer,
-            "expected": want,
+            "answer": answer_json(answer),
+            "expected": answer_json(want),
         }
 
     def _answer(self) -> dict[str, list[int]]:
@@ -125,7 +135,7 @@ class IcebergJob:
                 time.sleep(0.5)
         return None
 
-    def verify(self, outcome: dict[str, Any]) -> dict[str, Any]:
+    def verify(self, outcome: JsonObject) -> JsonObject:
         """Read the table through the real endpoints: exact rows, one commit or none, no orphan."""
         from fixtures.data import row_digest
 
@@ -136,7 +146,7 @@ class IcebergJob:
         problems = self._snapshot_problems(table, completed)
         same = got == want and not problems
         verdict = "intact" if same else ("lost" if rows < want_rows else "changed")
-        entry = {
+        entry: JsonObject = {
             "table": self.name,
             "rows_before": want_rows,
             "rows_after": rows,
@@ -144,10 +154,10 @@ class IcebergJob:
             "checksum_after": got[:16],
             "verdict": verdict,
         }
-        return {"tables": [entry], "problems": problems, "at": time.time()}
+        return {"tables": [entry], "problems": [*problems], "at": time.time()}
 
     def _snapshot_problems(self, table: Any, completed: bool) -> list[str]:
-        before = set(self.report.status.get("baseline", {}).get("snapshots", []))
+        before = set(self.report.baseline_snapshots())
         snapshots = {s.snapshot_id: s for s in table.metadata.snapshots}
         added = [s for s in snapshots if s not in before]
         problems = []

@@ -6,10 +6,15 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, cast
 
+from certify.cell import PlatformOptions
+from certify.chaos.workload_io import WorkloadSpec
 from certify.host.process import start_child, stop_group
+from certify.platforms.faults import FaultTarget
+from certify.results.findings import JsonObject
 
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> None:
@@ -27,25 +32,29 @@ class Workloads:
     """The workload of one experiment run (one at a time), started on the action's request."""
 
     def __init__(
-        self, cell: dict[str, Any], target: Any, env: dict[str, str], root: Path, folder: Path
+        self, cell: JsonObject, target: FaultTarget, env: dict[str, str], root: Path, folder: Path
     ) -> None:
         self.cell, self.target, self.env, self.root = cell, target, env, root
+        options = cell.get("options")
+        self.options = PlatformOptions.from_json(options if isinstance(options, dict) else {})
+        values = cell.get("values")
+        self.values = (
+            {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
+        )
         self.base = folder / "workload"
         self.proc: subprocess.Popen[bytes] | None = None
         self.folder: Path | None = None
         self._log: IO[bytes] | None = None
 
-    def spec(self, table: str, via: dict[str, str], params: dict[str, Any]) -> dict[str, Any]:
+    def spec(self, table: str, via: Mapping[str, str], params: JsonObject) -> WorkloadSpec:
         """The workload's spec: the cell, the table, the client's endpoints (proxied per `via`)."""
-        options = self.cell["options"]
-        spark = options.get("spark") or {}
-        kind = params.pop("kind", "")
+        spark = self.options.spark
+        kind = str(params.pop("kind", "") or "")
         if not kind:
-            pyiceberg = spark.get("unavailable") or (
-                not spark.get("conf") and not spark.get("remote")
-            )
+            pyiceberg = spark.unavailable or (not spark.conf and not spark.remote)
             kind = "pyiceberg" if pyiceberg else "spark"
-        conf = dict(params.pop("conf", {}) or {})
+        raw = params.pop("conf", None)
+        conf = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
         endpoints: dict[str, str] = {}
         for client, service in via.items():
             proxied = str(self.target.proxy(service))
@@ -53,30 +62,22 @@ class Workloads:
                 conf["spark.hadoop.hive.metastore.uris"] = proxied
             else:
                 endpoints[client] = proxied if "://" in proxied else f"http://{proxied}"
-        return {
-            "kind": kind,
-            "table": table,
-            "values": self.cell["values"],
-            "options": options,
-            "conf": conf,
-            "endpoints": endpoints,
-            **params,
-        }
+        folder = self.base.resolve()
+        return WorkloadSpec(kind, table, folder, self.values, self.options, conf, endpoints, params)
 
     def start(
-        self, table: str, via: dict[str, str], params: dict[str, Any], env: dict[str, str]
-    ) -> dict[str, Any]:
+        self, table: str, via: Mapping[str, str], params: JsonObject, env: Mapping[str, str]
+    ) -> JsonObject:
         """Start the workload (the previous one, if any, is stopped first)."""
         self.stop()
-        spec = self.spec(table, via, dict(params))
         folder = self.base
         folder.mkdir(parents=True, exist_ok=True)
+        spec = self.spec(table, via, dict(params))
         for stale in folder.glob("*.json"):
             stale.unlink()
         (folder / "verify.go").unlink(missing_ok=True)
-        spec["folder"] = str(folder.resolve())
         path = folder / "spec.json"
-        path.write_text(json.dumps(spec, indent=1) + "\n")
+        path.write_text(json.dumps(spec.to_json(), indent=1) + "\n")
         argv = [str(self.cell["python"]), "-m", "certify.chaos.workload", str(path.resolve())]
         self._log = (folder / "workload.log").open("ab")
         self.proc = start_child(argv, cast(Any, self._log), self.root, {**self.env, **env})
@@ -84,8 +85,8 @@ class Workloads:
         return {
             "pid": self.proc.pid,
             "folder": str(folder.resolve()),
-            "kind": spec["kind"],
-            "endpoints": spec["endpoints"],
+            "kind": spec.kind,
+            "endpoints": dict(spec.endpoints),
         }
 
     def alive(self) -> bool:

@@ -10,8 +10,15 @@ import sys
 import time
 from typing import Any
 
-from certify.chaos.workload_io import Reporter, error_text, expected_answer
+from certify.chaos.workload_io import (
+    Reporter,
+    WorkloadSpec,
+    answer_json,
+    error_text,
+    expected_answer,
+)
 from certify.platforms.sparkconf import bound_connect_retries
+from certify.results.findings import JsonObject
 
 _COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
 
@@ -24,16 +31,15 @@ def digest(checksums: dict[str, str]) -> str:
 class SparkJob:
     """One Spark session (classic or Connect) writing one table of the cell's database."""
 
-    def __init__(self, spec: dict[str, Any], report: Reporter) -> None:
+    def __init__(self, spec: WorkloadSpec, report: Reporter) -> None:
         self.spec = spec
         self.report = report
-        options = spec["options"]
-        self.spark_opts = dict(options.get("spark") or {})
-        self.remote = spec.get("remote") or self.spark_opts.get("remote")
-        self.iceberg = str(spec["values"].get("catalog", "")).startswith("iceberg-")
-        self.table = f"{options['database']}.{spec['table']}"
-        self.seed_rows = int(spec.get("seed_rows", 1000))
-        self.rows = int(spec.get("rows", 200_000))
+        remote = spec.params.get("remote")
+        self.remote = str(remote) if remote else spec.options.spark.remote
+        self.iceberg = spec.values.get("catalog", "").startswith("iceberg-")
+        self.table = f"{spec.options.database}.{spec.table}"
+        self.seed_rows = int(spec.number("seed_rows", 1000))
+        self.rows = int(spec.number("rows", 200_000))
         self.spark = self._session()
 
     def _session(self) -> Any:
@@ -44,10 +50,10 @@ class SparkJob:
             bound_connect_retries(session)
             return session
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = SparkSession.builder.appName(f"certify chaos {self.spec['table']}")
-        conf = {**self.spark_opts.get("conf", {}), **self.spec.get("conf", {})}
+        builder = SparkSession.builder.appName(f"certify chaos {self.spec.table}")
+        conf = {**(self.spec.options.spark.conf or {}), **self.spec.conf}
         for key, value in conf.items():
-            builder = builder.config(str(key), str(value))
+            builder = builder.config(key, value)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
         return session
@@ -78,32 +84,36 @@ class SparkJob:
         self.spark.sql(f"CREATE TABLE {self.table} ({_COLUMNS}) USING {using}")
         orders_frame(self.spark, self.seed_rows, partitions=1).write.insertInto(self.table)
         rows, checksums = self._state()
-        extra: dict[str, Any] = {"baseline": {"rows": rows, "checksum": digest(checksums)}}
+        baseline: JsonObject = {"rows": rows, "checksum": digest(checksums)}
         if self.iceberg:
-            extra["baseline"]["snapshots"] = self._snapshots()
-        self.report.phase("seeded", **extra)
+            baseline["snapshots"] = [s for s in self._snapshots()]
+        self.report.phase("seeded", baseline=baseline)
 
     def _snapshots(self) -> list[int]:
         rows = self.spark.sql(f"SELECT snapshot_id FROM {self.table}.snapshots").collect()
         return sorted(int(r[0]) for r in rows)
 
-    def write(self) -> dict[str, Any]:
+    def _insert(self) -> None:
         """Append rows [seed, seed + rows), each partition pausing so the fault lands mid-job."""
         from pyspark.sql import functions as F
 
         from fixtures.data import orders_frame
 
-        total, parts = self.seed_rows + self.rows, int(self.spec.get("partitions", 8))
+        total, parts = self.seed_rows + self.rows, int(self.spec.number("partitions", 8))
         per = max(1, total // parts)
-        pause = int(self.spec.get("task_pause_ms", 1000))
+        pause = int(self.spec.number("task_pause_ms", 1000))
         sleep = f"java_method('java.lang.Thread', 'sleep', cast({pause} as bigint)) = 'null'"
         frame = orders_frame(self.spark, total, partitions=parts).where(
             (F.col("id") >= self.seed_rows) & F.expr(f"id % {per} != 0 OR {sleep}")
         )
+        frame.write.insertInto(self.table)
+
+    def write(self) -> JsonObject:
+        """The append under the fault: completed with the answer checked, or failed."""
         self.report.phase("writing")
         started = time.time()
         try:
-            frame.write.insertInto(self.table)
+            self._insert()
         except Exception as exc:
             return {
                 "outcome": "failed",
@@ -112,22 +122,20 @@ class SparkJob:
                 "finished_at": time.time(),
             }
         finished = time.time()
-        answer = self._answer()
-        want = expected_answer(total)
-        ok = answer == want
+        total = self.seed_rows + self.rows
+        answer, want = self._answer(), expected_answer(total)
         return {
             "outcome": "completed",
             "started_at": started,
             "finished_at": finished,
-            "answer_ok": ok,
-            "answer": answer,
-            "expected": want,
+            "answer_ok": answer == want,
+            "answer": answer_json(answer),
+            "expected": answer_json(want),
         }
 
     def _answer(self) -> dict[str, list[int]]:
-        rows = self.spark.sql(
-            f"SELECT region, count(*), sum(amount_cents) FROM {self.table} GROUP BY region"
-        ).collect()
+        query = f"SELECT region, count(*), sum(amount_cents) FROM {self.table} GROUP BY region"
+        rows = self.spark.sql(query).collect()
         return {str(r[0]): [int(r[1]), int(r[2])] for r in sorted(rows)}
 
     def probe_query(self, timeout_s: float) -> float | None:
@@ -142,7 +150,7 @@ class SparkJob:
                 self._fresh()
         return None
 
-    def verify(self, outcome: dict[str, Any]) -> dict[str, Any]:
+    def verify(self, outcome: JsonObject) -> JsonObject:
         """Read the table again: does it hold exactly what the outcome says it must?"""
         from fixtures.data import column_checksums, orders_frame
 
@@ -153,23 +161,20 @@ class SparkJob:
         want_rows = self.seed_rows + (self.rows if completed else 0)
         want = column_checksums(orders_frame(self.spark, want_rows, partitions=2))
         rows, got = self._state()
-        table = {
+        table: JsonObject = {
             "table": self.table,
             "rows_before": want_rows,
             "rows_after": rows,
             "checksum_before": digest(want),
             "checksum_after": digest(got),
         }
-        problems = []
-        if self.iceberg:
-            problems = self._snapshot_problems(completed)
+        problems = self._snapshot_problems(completed) if self.iceberg else []
         table["verdict"] = _verdict(want_rows, rows, want == got and not problems)
-        return {"tables": [table], "problems": problems, "at": time.time()}
+        return {"tables": [table], "problems": [p for p in problems], "at": time.time()}
 
     def _snapshot_problems(self, completed: bool) -> list[str]:
-        before = list(self.report.status.get("baseline", {}).get("snapshots", []))
-        now = self._snapshots()
-        added = [s for s in now if s not in before]
+        before = self.report.baseline_snapshots()
+        added = [s for s in self._snapshots() if s not in before]
         if len(added) != (1 if completed else 0):
             return [
                 f"{len(added)} new snapshot(s) after a {'completed' if completed else 'failed'}"

@@ -14,6 +14,7 @@ from certify.chaos.runner import run_experiment
 from certify.host import procs
 from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
+from certify.results.findings import ChaosFinding
 from tests.integration.cells import CONNECT_HIVE
 from tests.integration.load_platform import LoadPlatform, load_platform
 
@@ -33,11 +34,16 @@ def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT) -> Record:
     return run_experiment(name, CellJob(planned, runtime, plat.session, out, root, store, "t"))
 
 
+def finding(rec: Record) -> ChaosFinding:
+    assert isinstance(rec.finding, ChaosFinding), rec
+    return rec.finding
+
+
 def assert_back(plat: LoadPlatform, rec: Record, before: dict[str, str]) -> None:
     rows = plat.session.status()
     assert all(r["healthy"] for r in rows), rows
     assert {r["name"]: r["endpoint"] for r in rows} == before
-    assert rec.provenance["chaos"]["leftovers"] == []
+    assert finding(rec).leftovers == ()
     names = [procs.cmdline(p) for p in procs.marked(plat.session.session_id)]
     assert not [n for n in names if "certify.chaos" in n], names
 
@@ -49,12 +55,12 @@ def test_connect_server_restart_passes_on_a_healthy_platform(
     server = plat.pid("spark-connect")
     rec = run(plat, "connect-server-restart", tmp_path)
     assert rec.status == "passed", rec.message
-    chaos = rec.provenance["chaos"]
-    assert chaos["fault"]["confirmed"], chaos["fault"]
-    assert chaos["recovery_time_s"] is not None and chaos["recovery_time_s"] > 0
-    assert chaos["data_integrity"]["verdict"] == "intact"
-    assert rec.provenance["metrics"]["rows_verified"] >= 1000
-    assert chaos["restored"] == []
+    chaos = finding(rec)
+    assert chaos.fault is not None and chaos.fault.confirmed, chaos.fault
+    assert chaos.recovery_time_s is not None and chaos.recovery_time_s > 0
+    assert chaos.integrity.verdict == "intact"
+    assert rec.metrics is not None and rec.metrics["rows_verified"] >= 1000
+    assert chaos.restored == ()
     assert plat.pid("spark-connect") != server  # really killed and started again
     assert_back(plat, rec, before)
 

@@ -18,6 +18,7 @@ from certify.chaos.runner import run_experiment
 from certify.host import procs
 from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
+from certify.results.findings import ChaosFinding
 from tests.integration.cells import REST_S3
 from tests.integration.load_platform import LoadPlatform, load_platform
 
@@ -48,10 +49,15 @@ def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT, **kw: Any) 
     )
 
 
+def finding(rec: Record) -> ChaosFinding:
+    assert isinstance(rec.finding, ChaosFinding), rec
+    return rec.finding
+
+
 def assert_back(plat: LoadPlatform, rec: Record) -> None:
     """Every service healthy on its endpoint, no proxy, no workload process left."""
     assert all(row["healthy"] for row in plat.session.status()), plat.session.status()
-    assert rec.provenance["chaos"]["leftovers"] == []
+    assert finding(rec).leftovers == ()
     marked = procs.marked(plat.session.session_id)
     names = [procs.cmdline(p) for p in marked]
     assert not [n for n in names if "certify.chaos" in n], names
@@ -63,11 +69,11 @@ def test_object_store_outage_passes_and_data_survives_the_restart(
     before = {r["name"]: r["endpoint"] for r in plat.session.status()}
     rec = run(plat, "object-store-outage", tmp_path)
     assert rec.status == "passed", rec.message
-    chaos = rec.provenance["chaos"]
-    assert chaos["fault"]["confirmed"] and chaos["recovery_time_s"] is not None
-    assert chaos["data_integrity"]["verdict"] == "intact"
-    assert rec.provenance["metrics"]["rows_verified"] >= 1000
-    assert (tmp_path / chaos["journal"]).is_file()
+    chaos = finding(rec)
+    assert chaos.fault is not None and chaos.fault.confirmed and chaos.recovery_time_s is not None
+    assert chaos.integrity.verdict == "intact"
+    assert rec.metrics is not None and rec.metrics["rows_verified"] >= 1000
+    assert chaos.journal is not None and (tmp_path / chaos.journal).is_file()
     assert {r["name"]: r["endpoint"] for r in plat.session.status()} == before
     assert_back(plat, rec)
 
@@ -75,8 +81,8 @@ def test_object_store_outage_passes_and_data_survives_the_restart(
 def test_object_store_latency_is_measured_by_the_proxy(plat: LoadPlatform, tmp_path: Path) -> None:
     rec = run(plat, "object-store-latency", tmp_path)
     assert rec.status == "passed", rec.message
-    fault = rec.provenance["chaos"]["fault"]
-    assert fault["confirmed"] and "added up to" in fault["evidence"]
+    fault = finding(rec).fault
+    assert fault is not None and fault.confirmed and "added up to" in fault.evidence
     assert_back(plat, rec)
 
 
@@ -133,8 +139,8 @@ def test_lost_rows_fail_the_experiment(plat: LoadPlatform, tmp_path: Path) -> No
     root = variant(tmp_path / "root", "object-store-latency", "latency-corrupt", _corrupting)
     rec = run(plat, "latency-corrupt", tmp_path / "run", root)
     assert rec.status == "failed", rec.message
-    assert rec.provenance["chaos"]["data_integrity"]["verdict"] in ("lost", "changed")
-    assert rec.provenance["metrics"]["data_loss_rows"] >= 100
+    assert finding(rec).integrity.verdict in ("lost", "changed")
+    assert rec.metrics is not None and rec.metrics["data_loss_rows"] >= 100
     assert_back(plat, rec)
 
 
@@ -165,5 +171,5 @@ def test_sigterm_mid_fault_still_rolls_back(plat: LoadPlatform, tmp_path: Path) 
 
     rec = run(plat, "outage-interrupted", out, root, on_start=interrupt)
     assert rec.status == "error" and "interrupted" in rec.message, rec.message
-    assert rec.provenance["chaos"]["status"] == "interrupted"
+    assert finding(rec).status == "interrupted"
     assert_back(plat, rec)

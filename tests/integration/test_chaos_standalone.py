@@ -14,6 +14,7 @@ from certify.chaos.runner import run_experiment
 from certify.host import procs
 from certify.platforms.base import CellJob
 from certify.results import Record, RecordStore
+from certify.results.findings import ChaosFinding
 from tests.integration.cells import STANDALONE_HIVE
 from tests.integration.load_platform import LoadPlatform, load_platform
 
@@ -33,11 +34,16 @@ def run(plat: LoadPlatform, name: str, out: Path, root: Path = ROOT) -> Record:
     return run_experiment(name, CellJob(planned, runtime, plat.session, out, root, store, "t"))
 
 
+def finding(rec: Record) -> ChaosFinding:
+    assert isinstance(rec.finding, ChaosFinding), rec
+    return rec.finding
+
+
 def assert_back(plat: LoadPlatform, rec: Record, before: dict[str, str]) -> None:
     rows = plat.session.status()
     assert all(r["healthy"] for r in rows), rows
     assert {r["name"]: r["endpoint"] for r in rows} == before
-    assert rec.provenance["chaos"]["leftovers"] == []
+    assert finding(rec).leftovers == ()
     names = [procs.cmdline(p) for p in procs.marked(plat.session.session_id)]
     assert not [n for n in names if "certify.chaos" in n or "CoarseGrained" in n], names
 
@@ -51,12 +57,12 @@ def test_experiment_passes_on_a_healthy_platform(
     before = {r["name"]: r["endpoint"] for r in plat.session.status()}
     rec = run(plat, name, tmp_path)
     assert rec.status == "passed", rec.message
-    chaos = rec.provenance["chaos"]
-    assert chaos["fault"]["confirmed"], chaos["fault"]
-    assert chaos["recovery_time_s"] is not None and chaos["recovery_time_s"] > 0
-    assert chaos["data_integrity"]["verdict"] == "intact"
-    assert rec.provenance["metrics"]["rows_verified"] > 1000
-    assert chaos["restored"] == []
+    chaos = finding(rec)
+    assert chaos.fault is not None and chaos.fault.confirmed, chaos.fault
+    assert chaos.recovery_time_s is not None and chaos.recovery_time_s > 0
+    assert chaos.integrity.verdict == "intact"
+    assert rec.metrics is not None and rec.metrics["rows_verified"] > 1000
+    assert chaos.restored == ()
     assert_back(plat, rec, before)
 
 
@@ -147,6 +153,6 @@ def test_an_executor_loss_that_really_loses_data_fails(plat: LoadPlatform, tmp_p
     (tmp_path / "root" / "chaos" / "lossy.json").write_text(json.dumps(body))
     rec = run(plat, "lossy", tmp_path / "run", tmp_path / "root")
     assert rec.status == "failed", rec.message
-    assert rec.provenance["chaos"]["data_integrity"]["verdict"] == "lost"
-    assert rec.provenance["metrics"]["data_loss_rows"] > 0
+    assert finding(rec).integrity.verdict == "lost"
+    assert rec.metrics is not None and rec.metrics["data_loss_rows"] > 0
     assert_back(plat, rec, before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,10 @@ import pytest
 
 from certify.chaos import experiments as exps
 from certify.chaos.control import ControlServer, call
-from certify.chaos.journal import criteria, verdict
+from certify.chaos.journal import Verdict, criteria, verdict
 from certify.errors import ControlError
+from certify.results import Record
+from certify.results.findings import ChaosFinding, Integrity, Window, findings_json
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,29 +113,79 @@ def _journal(
     }
 
 
+def finding(got: Verdict) -> ChaosFinding:
+    assert got.finding is not None
+    return got.finding
+
+
 def test_a_clean_journal_passes_with_recovery_from_probe_timestamps() -> None:
     got = verdict(_journal(), "kill-executor", {"max_recovery_s": 60, "zero_data_loss": True})
     assert got.status == "passed"
-    assert got.chaos["recovery_time_s"] == 15.0
+    assert finding(got).recovery_time_s == 15.0
     assert got.metrics == {
         "recovery_s": 15.0,
         "rows_verified": 10,
         "data_loss_rows": 0,
         "fault_confirmed": 1,
     }
-    assert got.chaos["fault_window"] == {"start": 1767225605.0, "end": 1767225620.0}
-    assert [a["name"] for a in got.chaos["activities"]] == [
+    assert finding(got).window == Window(1767225605.0, 1767225620.0)
+    assert [a["name"] for a in finding(got).activities or ()] == [
         "kill-executor",
         "recovered",
         "data_integrity",
     ]
 
 
+def _activity(name: str, phase: str, start: float) -> dict[str, Any]:
+    return {"duration_s": 1.0, "end": start + 1, "name": name, "phase": phase, "start": start,
+            "status": "succeeded", "type": "probe"}  # fmt: skip
+
+
+# what certify.record/1 kept in `provenance` for the clean journal (its producer's output)
+_RECORD1 = {
+    "chaos": {
+        "activities": [_activity("kill-executor", "method", 1767225605.0),
+                       _activity("recovered", "method", 1767225610.0),
+                       _activity("data_integrity", "after", 1767225630.0)],
+        "criteria": [{"measured": 15.0, "met": True, "name": "max_recovery_s", "threshold": 60},
+                     {"measured": "intact", "met": True, "name": "zero_data_loss",
+                      "threshold": True},
+                     {"measured": True, "met": True, "name": "fault_confirmed", "threshold": True}],
+        "data_integrity": {"problems": [], "rows_verified": 10, "verdict": "intact",
+                           "tables": [{"checksum_after": "a", "checksum_before": "a",
+                                       "rows_after": 10, "rows_before": 10, "table": "t",
+                                       "verdict": "intact"}]},
+        "deviated": False,
+        "fault": {"action": "kill-executor", "confirmed": True, "evidence": "kill -9 1",
+                  "injected_at": 1767225605.0, "target": "executor"},
+        "fault_window": {"end": 1767225620.0, "start": 1767225605.0},
+        "journal": "evidence/c/chaos/x.journal.json",
+        "leftovers": [],
+        "recovery_time_s": 15.0,
+        "restored": ["healed proxy hive"],
+        "status": "completed",
+    },
+    "metrics": {"data_loss_rows": 0, "fault_confirmed": 1, "recovery_s": 15.0, "rows_verified": 10},
+}  # fmt: skip
+
+
+def test_the_typed_finding_has_the_json_form_records_always_had() -> None:
+    wanted = {"max_recovery_s": 60, "zero_data_loss": True, "fault_confirmed": True}
+    got = verdict(_journal(), "kill-executor", wanted)
+    found = replace(
+        finding(got), journal="evidence/c/chaos/x.journal.json", restored=("healed proxy hive",)
+    )
+    assert findings_json(got.metrics, found) == _RECORD1
+    # and a record/1 producer's provenance reads back as the same finding and metrics
+    legacy = Record("r", "c", "x", "chaos/x", "passed", kind="experiment", provenance=_RECORD1)
+    assert legacy.finding == found and legacy.metrics == got.metrics and legacy.provenance == {}
+
+
 def test_lost_rows_deviate_and_fail() -> None:
     got = verdict(_journal(deviated=True, intact=False), "kill-executor", {"zero_data_loss": True})
     assert got.status == "failed" and "data_integrity" in got.message
     assert got.metrics["data_loss_rows"] == 3
-    assert got.chaos["data_integrity"]["verdict"] == "lost"
+    assert finding(got).integrity.verdict == "lost"
 
 
 def test_slow_recovery_misses_the_criterion() -> None:
@@ -149,9 +202,9 @@ def test_a_fault_that_could_not_be_injected_is_an_error() -> None:
 
 
 def test_criteria_judgement() -> None:
-    data = {"verdict": "changed"}
+    data = Integrity("changed")
     judged = {
-        c["name"]: c["met"]
+        c.name: c.met
         for c in criteria(
             {"max_recovery_s": 10, "zero_data_loss": True, "fault_confirmed": True},
             None,
@@ -177,3 +230,18 @@ def test_control_channel_round_trip_and_errors(
         with pytest.raises(ControlError, match="unknown operation"):
             call("nope")
     assert not (tmp_path / "c.sock").exists()
+
+
+def test_the_workload_spec_file_round_trips(tmp_path: Path) -> None:
+    from certify.cell import PlatformOptions, SparkOptions
+    from certify.chaos.workload_io import WorkloadSpec
+
+    options = PlatformOptions("local", "db_1", SparkOptions(remote="sc://127.0.0.1:1"))
+    spec = WorkloadSpec(
+        "spark", "t", tmp_path, {"spark": "4.1"}, options, {"a": "b"}, {}, {"rows": 5, "x": "y"}
+    )
+    data = json.loads(json.dumps(spec.to_json()))
+    assert data["rows"] == 5 and data["options"]["spark"]["remote"] == "sc://127.0.0.1:1"
+    back = WorkloadSpec.from_json(data)
+    assert back == spec
+    assert back.number("rows", 1) == 5 and back.number("x", 7) == 7 and back.number("no", 2) == 2

@@ -13,13 +13,18 @@ import os
 import re
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 from certify.errors import InfrastructureError
 from certify.host import procs
 from certify.plan import PlannedCell
-from certify.platforms.faults import ROLES, ServiceInfo
+from certify.platforms.faults import ROLES, FaultEvidence, ProxyStats, ServiceInfo
+from certify.platforms.local.services.supervisor import Running
+
+if TYPE_CHECKING:
+    from certify.platforms.local.proxy import FaultProxy
 
 # the environment variable that marks this experiment's workload processes
 RUN_VAR = "CERTIFY_CHAOS_RUN"
@@ -62,14 +67,34 @@ def _gone(pid: int, timeout_s: float = 10.0) -> bool:
     return False
 
 
+class _Session(Protocol):
+    """What the target needs of a LocalSession (which imports this module: no cycle)."""
+
+    @property
+    def session_id(self) -> str: ...
+
+    @property
+    def running(self) -> Mapping[str, Running]: ...
+
+    def endpoints_for(self, planned: PlannedCell) -> Mapping[str, str]: ...
+
+    def service_alive(self, name: str) -> bool: ...
+
+    def kind_of(self, name: str) -> str: ...
+
+    def stop_service(self, name: str, grace_s: float = 10.0) -> None: ...
+
+    def restart_service(self, name: str) -> Running: ...
+
+
 class LocalFaultTarget:
     """Faults for one cell of a LocalSession: kills, outages and proxies; and their undoing."""
 
-    def __init__(self, session: Any, planned: PlannedCell, run_token: str = "") -> None:
+    def __init__(self, session: _Session, planned: PlannedCell, run_token: str = "") -> None:
         self.session = session
         self.planned = planned
         self.run_token = run_token
-        self.proxies: dict[str, Any] = {}
+        self.proxies: dict[str, FaultProxy] = {}
         self.baseline = {s.name: s for s in self.services()}
 
     # ---- what there is ---------------------------------------------------------------------
@@ -104,7 +129,7 @@ class LocalFaultTarget:
 
     # ---- outages and kills -----------------------------------------------------------------
 
-    def stop_service(self, name: str) -> dict[str, Any]:
+    def stop_service(self, name: str) -> FaultEvidence:
         """Stop one of the cell's services (SIGTERM, then SIGKILL)."""
         name = self.resolve(name)
         running = self.session.running[name]
@@ -120,7 +145,7 @@ class LocalFaultTarget:
             "evidence": f"{name} pid {pid} stopped; port closed: {gone}",
         }
 
-    def start_service(self, name: str) -> dict[str, Any]:
+    def start_service(self, name: str) -> FaultEvidence:
         """Start the service again on the same endpoint; returns when it is healthy."""
         name = self.resolve(name)
         t0 = time.time()
@@ -133,7 +158,7 @@ class LocalFaultTarget:
             "healthy_at": time.time(),
         }
 
-    def kill(self, role: str) -> dict[str, Any]:
+    def kill(self, role: str) -> FaultEvidence:
         """kill -9 one process of `role` that belongs to this cell."""
         if role not in ROLES:
             raise InfrastructureError(f"unknown role {role!r} (valid: {', '.join(ROLES)})")
@@ -208,38 +233,38 @@ class LocalFaultTarget:
             self.proxies[key] = proxy
         return f"{match['scheme'] or ''}{self.proxies[key].endpoint}"
 
-    def _proxy(self, service: str) -> Any:
+    def _proxy(self, service: str) -> FaultProxy:
         for key, proxy in self.proxies.items():
             if key == service or key.startswith(service):
                 return proxy
         self.proxy(service)
         return self._proxy(service)
 
-    def latency(self, service: str, ms: float, jitter: float = 0.0) -> dict[str, Any]:
+    def latency(self, service: str, ms: float, jitter: float = 0.0) -> FaultEvidence:
         """Add `ms` (+/- `jitter`) to every chunk through the service's proxy."""
         self._proxy(service).latency(ms, jitter)
         return {"target": service, "at": time.time(), "latency_ms": ms, "jitter_ms": jitter}
 
-    def loss(self, service: str, fraction: float) -> dict[str, Any]:
+    def loss(self, service: str, fraction: float) -> FaultEvidence:
         """Stall this fraction of the chunks through the service's proxy."""
         self._proxy(service).loss(fraction)
         return {"target": service, "at": time.time(), "loss": fraction}
 
-    def partition(self, service: str) -> dict[str, Any]:
+    def partition(self, service: str) -> FaultEvidence:
         """Blackhole the service's proxy."""
         self._proxy(service).partition()
         return {"target": service, "at": time.time()}
 
-    def heal(self, service: str | None = None) -> dict[str, Any]:
+    def heal(self, service: str | None = None) -> FaultEvidence:
         """End network faults on one proxy (or all); their stats as evidence."""
-        stats = {}
+        stats: dict[str, ProxyStats] = {}
         for key, proxy in self.proxies.items():
             if service is None or key == service or key.startswith(service):
                 proxy.heal()
                 stats[key] = proxy.stats()
         return {"at": time.time(), "stats": stats}
 
-    def proxy_stats(self) -> dict[str, dict[str, float]]:
+    def proxy_stats(self) -> dict[str, ProxyStats]:
         """Every proxy's stats."""
         return {key: proxy.stats() for key, proxy in self.proxies.items()}
 
@@ -268,3 +293,13 @@ class LocalFaultTarget:
                 self.session.restart_service(name)
                 done.append(f"restarted service {name}")
         return done
+
+    def leftovers(self) -> list[str]:
+        """Proxies still open and workload processes still running (after `restore`)."""
+        found = []
+        if self.proxies:
+            found.append(f"proxies left open: {', '.join(self.proxies)}")
+        strays = self.strays()
+        if strays:
+            found.append(f"stray processes left: {strays}")
+        return found
