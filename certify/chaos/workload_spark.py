@@ -1,4 +1,16 @@
-"""The Spark side of the chaos workload: seed a table, append under a fault, verify afterwards."""
+"""The Spark side of the chaos workload: seed a table, append under a fault, verify afterwards.
+
+A Spark Connect client needs two guards of its own against a server killed under it:
+- a session it replaces (the server restarted and lost it) is stopped and kept referenced until
+  the workload ends, never left to the garbage collector: pyspark's `SparkSession.__del__`
+  closes the client from inside whatever call the collection interrupts, and that close joins
+  the release threads of every session (a class-wide pool). When the interrupted call is a gRPC
+  call holding its channel's lock and a release thread waits for that lock, the workload
+  deadlocks for good (seen as a write "stuck" after the restart, with no outcome ever);
+- the remote write runs under a deadline: a write the server never answers is interrupted and
+  reported as failed, and the data-integrity check then decides whether the table really holds
+  nothing of it (a write that committed anyway shows as `changed`).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +19,10 @@ import hashlib
 import json
 import os
 import sys
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from certify.chaos.workload_io import (
     Reporter,
@@ -21,11 +35,33 @@ from certify.platforms.sparkconf import bound_connect_retries
 from certify.results.findings import JsonObject
 
 _COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
+_T = TypeVar("_T")
 
 
 def digest(checksums: dict[str, str]) -> str:
     """One short digest of a table's column checksums."""
     return hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def within(action: Callable[[], _T], timeout_s: float, what: str) -> _T:
+    """`action()` in a daemon thread; TimeoutError when it has not returned after `timeout_s`."""
+    box: dict[str, _T] = {}
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box["value"] = action()
+        except BaseException as exc:  # handed to the caller's thread as it is
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, daemon=True, name=f"certify-{what}")
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise TimeoutError(f"{what}: no answer from Spark Connect within {timeout_s:.0f} s")
+    if errors:
+        raise errors[0]
+    return box["value"]
 
 
 class SparkJob:
@@ -40,6 +76,8 @@ class SparkJob:
         self.table = f"{spec.options.database}.{spec.table}"
         self.seed_rows = int(spec.number("seed_rows", 1000))
         self.rows = int(spec.number("rows", 200_000))
+        self.write_timeout_s = spec.number("write_timeout_s", 120.0)
+        self.retired: list[Any] = []  # replaced Connect sessions: see the module's docstring
         self.spark = self._session()
 
     def _session(self) -> Any:
@@ -61,8 +99,10 @@ class SparkJob:
     def _fresh(self) -> None:
         """A new Connect session (after a server restart the old one is gone)."""
         if self.remote:
-            with contextlib.suppress(Exception):
-                self.spark.stop()
+            old = self.spark
+            self.retired.append(old)  # never garbage-collected mid-call (a deadlock)
+            with contextlib.suppress(Exception):  # bounded: it releases the session remotely
+                within(old.stop, 30.0, "stopping the lost session")
             self.spark = self._session()
 
     def _state(self) -> tuple[int, dict[str, str]]:
@@ -113,8 +153,13 @@ class SparkJob:
         self.report.phase("writing")
         started = time.time()
         try:
-            self._insert()
+            if self.remote:
+                within(self._insert, self.write_timeout_s, "the write")
+            else:  # a classic driver lives in this process: Spark itself retries its tasks
+                self._insert()
         except Exception as exc:
+            if isinstance(exc, TimeoutError):
+                self._abandon()
             return {
                 "outcome": "failed",
                 "error": error_text(exc),
@@ -132,6 +177,12 @@ class SparkJob:
             "answer": answer_json(answer),
             "expected": answer_json(want),
         }
+
+    def _abandon(self) -> None:
+        """Interrupt a write the server never answered and go on with a fresh session."""
+        with contextlib.suppress(Exception):
+            within(self.spark.interruptAll, 10.0, "interrupting the write")
+        self._fresh()
 
     def _answer(self) -> dict[str, list[int]]:
         query = f"SELECT region, count(*), sum(amount_cents) FROM {self.table} GROUP BY region"

@@ -245,3 +245,17 @@ def test_the_workload_spec_file_round_trips(tmp_path: Path) -> None:
     back = WorkloadSpec.from_json(data)
     assert back == spec
     assert back.number("rows", 1) == 5 and back.number("x", 7) == 7 and back.number("no", 2) == 2
+
+
+def test_a_bounded_call_returns_raises_or_gives_up() -> None:
+    import threading
+
+    from certify.chaos.workload_spark import within
+
+    assert within(lambda: 42, 5, "answer") == 42
+    with pytest.raises(ValueError, match="bad"):
+        within(lambda: (_ for _ in ()).throw(ValueError("bad")), 5, "error")
+    never = threading.Event()
+    with pytest.raises(TimeoutError, match="the write: no answer"):
+        within(never.wait, 0.2, "the write")
+    never.set()
