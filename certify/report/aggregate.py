@@ -24,7 +24,7 @@ from certify.report.chaosload import (
     window_metrics,
 )
 from certify.report.model import CellResult, SuiteResult, WaiverUse
-from certify.report.verdict import suite_verdict, worst
+from certify.report.verdict import applies, suite_verdict, worst
 from certify.results import Record
 
 _REASON_LIMIT = 300
@@ -66,45 +66,69 @@ def _first_line(text: str) -> str:
     return line[:_REASON_LIMIT]
 
 
+def _record_reason(record: Record) -> str:
+    """`TEST: what happened: why`, in words that keep not applicable apart from not run."""
+    message = _first_line(record.message)
+    if record.status == "skipped" and not message:
+        message = "no reason given"
+    return f"{record.test_id}: {record.status}: {message}"
+
+
+def _reason_order(record: Record) -> int:
+    """Failures first (what a reader must see), then not run, skips, and what does not apply."""
+    if not applies(record.status, record.applicable):
+        return 3
+    return {"not_run": 1, "skipped": 2}.get(record.status, 0)
+
+
+def _not_applicable(name: str, kind: str, records: Sequence[Record]) -> SuiteResult:
+    """A finished suite whose every record is declared out of the cell's scope."""
+    why = _first_line(records[0].message)
+    return SuiteResult(
+        name,
+        "not_run",
+        dict(Counter(r.status for r in records)),
+        (f"{_LABEL[kind]} {name} does not apply to this cell: {why}",),
+        kind,
+        applicable=False,
+    )
+
+
 def _suite_result(
     name: str, kind: str, records: Sequence[Record], expected: Sequence[str]
 ) -> SuiteResult:
-    statuses = [r.status for r in records]
-    verdict = suite_verdict(statuses)
+    """One suite's verdict: certified only when every test that applies ran and passed."""
     label = _LABEL[kind]
+    done = {r.test_id for r in records}
+    unfinished = [t for t in expected if t not in done]
+    counted = [r for r in records if applies(r.status, r.applicable)]
+    # only a finished suite can be found not to apply: unfinished tests keep it incomplete
+    if records and not counted and not unfinished:
+        return _not_applicable(name, kind, records)
+    verdict = suite_verdict(r.status for r in counted)
     reasons: list[str] = []
     if not records:
         reasons.append(f"{label} {name}: no results recorded (the run did not finish it)")
-    # the failures first: they are what a reader must see
-    for record in sorted(records, key=lambda r: r.status == "not_run"):
-        if record.status not in ("passed", "flaky", "skipped"):
-            reasons.append(f"{record.test_id}: {record.status}: {_first_line(record.message)}")
-    if records and verdict == "incomplete":
-        reasons.append(f"{label} {name}: every test was skipped, nothing was certified")
-    done = {r.test_id for r in records}
-    unfinished = [t for t in expected if t not in done]
+    reasons.extend(
+        _record_reason(r)
+        for r in sorted(records, key=_reason_order)
+        if r.status not in ("passed", "flaky")
+    )
+    if any(r.status == "skipped" for r in counted):
+        reasons.append(
+            f"{label} {name}: a plain skip is no evidence, so the {label} is incomplete: declare "
+            "a test that does not apply with @pytest.mark.requires or not_applicable(reason), "
+            "and one the platform cannot serve with not_run(reason)"
+        )
     if unfinished:
         verdict = worst([verdict, "incomplete"])
         reasons.append(
             f"{label} {name}: {len(unfinished)} of {len(expected)} collected tests have no "
             f"result (first: {unfinished[0]})"
         )
-    # only a finished suite can be found not to apply: unfinished tests keep it incomplete
-    if (
-        records
-        and not unfinished
-        and all(r.status == "not_run" and not r.applicable for r in records)
-    ):
-        why = _first_line(records[0].message)
-        return SuiteResult(
-            name,
-            "not_run",
-            dict(Counter(statuses)),
-            (f"{label} {name} does not apply to this cell: {why}",),
-            kind,
-            applicable=False,
-        )
-    return SuiteResult(name, verdict, dict(Counter(statuses)), tuple(reasons), kind)
+    return SuiteResult(
+        name, verdict, dict(Counter(r.status for r in records)), tuple(reasons), kind
+    )
 
 
 def _optional(result: SuiteResult) -> SuiteResult:

@@ -304,3 +304,44 @@ def test_a_cell_the_platform_cannot_provide_a_fixture_for_stays_not_run(tmp_path
     [cell] = _report(out)["cells"]
     assert cell["verdict"] == "not_run"
     assert cell["tests"][0]["applicable"] is True
+
+
+def test_a_pass_beside_a_test_the_platform_cannot_serve_is_not_certified(tmp_path: Path) -> None:
+    """One passing test does not certify a suite whose other test applies but never ran."""
+    project = make_project(
+        tmp_path / "p",
+        PASSING + "\nfrom certify.scenario import not_run\n\n"
+        "def test_needs_a_service(cell):\n    not_run('the object store is down here')\n",
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "one", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = _report(out)
+    [cell] = report["cells"]
+    statuses = {t["test_id"].split("::")[-1]: t["status"] for t in cell["tests"]}
+    assert statuses["test_ok"] == "passed" and statuses["test_needs_a_service"] == "not_run"
+    assert cell["verdict"] == "not_run"
+    assert any(
+        "test_needs_a_service" in r and "the object store is down here" in r
+        for r in cell["reasons"]
+    ), cell["reasons"]
+    [reason] = report["gate"]["reasons"]
+    assert reason.startswith("spark=3.5,catalog=hive (certified): not_run: suite:smoke: ")
+
+
+def test_a_plain_skip_beside_passes_leaves_the_cell_incomplete_with_the_skip_shown(
+    tmp_path: Path,
+) -> None:
+    project = make_project(
+        tmp_path / "p", PASSING + "\n\ndef test_later():\n    pytest.skip('cluster busy, later')\n"
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "one", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = _report(out)
+    [cell] = report["cells"]
+    assert cell["verdict"] == "incomplete"
+    later = next(t for t in cell["tests"] if t["test_id"].endswith("::test_later"))
+    assert (later["status"], later["message"]) == ("skipped", "cluster busy, later")
+    assert any("test_later" in r and "cluster busy, later" in r for r in cell["reasons"])
+    assert report["gate"]["reasons"][0].startswith("spark=3.5,catalog=hive (certified): incomplete")
