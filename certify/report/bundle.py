@@ -1,31 +1,47 @@
 """Evidence bundles: a run folder as a tarball with a manifest of sha256 sums and provenance.
 
 `MANIFEST.json` (certify.bundle/1) is the first member; it lists every other member with its
-size and sha256, and carries the run's provenance and gate. Verification never extracts:
-members are hashed as they are read, and anything not a plain file is itself a finding.
+size and sha256, and carries the run's provenance and gate. Bundles are reproducible: members
+are written in path order with fixed owner, mode and mtime, and the gzip header carries no name
+and no time, so the same run folder always gives the same bytes (and the same digest).
+
+Verification never extracts: the archive is read once, strictly (certify.report.archive), every
+member is hashed as it is read, and anything not a plain file with a safe relative name is
+itself a finding. The sha256 of the whole file is computed in the same pass; a signed
+attestation (certify.report.attest) or `--sha256` pins it, and only that covers every byte.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import os
+import stat
 import tarfile
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 from typing import IO
 
 from certify.errors import UnusableReport, UsageError
+from certify.report.archive import Damaged, Entry, Inflated, Limits, data, members
 from certify.report.jsondoc import integer, obj, objs, text
 from certify.report.readback import read_report
 from certify.results.findings import JsonObject
 
 BUNDLE_SCHEMA = "certify.bundle/1"
 MANIFEST = "MANIFEST.json"
+ATTESTATION_SUFFIX = ".intoto.jsonl"
+# the copy of the attestation of the folder's own bundle: it describes the bundle, so is no part
+RUN_ATTESTATION = "attestation.intoto.jsonl"
 # Scratch space of the cells (Spark warehouses, Derby metastores): not evidence, often large.
 _SKIP_DIRS = ("work",)
 _CHUNK = 1 << 20
+_MAX_MANIFEST = 64 << 20
+_MAX_KEPT = 256 << 20
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -41,11 +57,48 @@ class _Member:
 
     @classmethod
     def from_json(cls, data: JsonObject) -> _Member:
-        return cls(
+        member = cls(
             text(data["path"], "path"),
             integer(data["size"], "size"),
             text(data["sha256"], "sha256"),
         )
+        if member.size < 0 or len(member.sha256) != 64 or not set(member.sha256) <= _HEX:
+            raise TypeError(f"{member.path}: size or sha256 is not a size and a sha256")
+        return member
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    """What reading a bundle strictly found; `problems` is empty when it is intact."""
+
+    path: Path
+    sha256: str  # of the whole archive file, as read
+    manifest_sha256: str
+    manifest: JsonObject
+    problems: tuple[str, ...]
+    members: dict[str, bytes] = field(default_factory=dict)  # the kept members, as hashed
+
+    @property
+    def intact(self) -> bool:
+        """True when nothing was found wrong."""
+        return not self.problems
+
+
+def attestation_path(bundle: Path) -> Path:
+    """Where the attestation of `bundle` lives: beside it, named BUNDLE.intoto.jsonl."""
+    return bundle.with_name(bundle.name + ATTESTATION_SUFFIX)
+
+
+def unsafe_name(name: str) -> str:
+    """Why `name` must not be a member's name (absolute, `..`, ...); "" when it is safe."""
+    if not name or "\x00" in name or "\\" in name:
+        return "an empty name or one with a NUL or a backslash"
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "an absolute path"
+    parts = PurePosixPath(name).parts
+    if ".." in parts or name != "/".join(parts) or "." in name.split("/"):
+        return "a path with `..`, `.` or an empty part (path traversal)"
+    return ""
 
 
 def _sha256(stream: IO[bytes]) -> str:
@@ -55,14 +108,33 @@ def _sha256(stream: IO[bytes]) -> str:
     return digest.hexdigest()
 
 
-def _evidence_files(run_dir: Path, skip: Path | None) -> Iterator[Path]:
+def _evidence_files(run_dir: Path, skip: Iterable[Path]) -> Iterator[Path]:
+    skipped = {p.resolve() for p in skip}
     for path in sorted(run_dir.rglob("*")):
         rel = path.relative_to(run_dir)
         if rel.parts[0] in _SKIP_DIRS or path.name.startswith(".") or not path.is_file():
             continue
-        if path.is_symlink() or (skip is not None and path.resolve() == skip.resolve()):
+        if path.is_symlink() or path.resolve() in skipped or rel.as_posix() == RUN_ATTESTATION:
             continue
         yield path
+
+
+def _info(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)  # fixed owner, mode and time: the same folder, the same bytes
+    info.size, info.mtime, info.mode = size, 0, 0o644
+    return info
+
+
+def _write(tmp: Path, run_dir: Path, body: bytes, files: list[_Member]) -> None:
+    with (
+        tmp.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        tar.addfile(_info(MANIFEST, len(body)), io.BytesIO(body))
+        for entry in files:
+            with (run_dir / entry.path).open("rb") as stream:
+                tar.addfile(_info(entry.path, entry.size), stream)
 
 
 def create_bundle(run_dir: Path, dest: Path | None = None) -> tuple[Path, str]:
@@ -72,7 +144,7 @@ def create_bundle(run_dir: Path, dest: Path | None = None) -> tuple[Path, str]:
     doc = read_report(run_dir)  # only a run with a valid report is evidence worth bundling
     dest = dest or run_dir.with_name(run_dir.name + ".tar.gz")
     files = []
-    for path in _evidence_files(run_dir, dest):
+    for path in _evidence_files(run_dir, (dest, attestation_path(dest))):
         with path.open("rb") as stream:
             files.append(
                 _Member(path.relative_to(run_dir).as_posix(), path.stat().st_size, _sha256(stream))
@@ -86,99 +158,163 @@ def create_bundle(run_dir: Path, dest: Path | None = None) -> tuple[Path, str]:
     }
     body = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     tmp = dest.with_name(f".{dest.name}.tmp")
-    with tarfile.open(tmp, "w:gz") as tar:
-        info = tarfile.TarInfo(MANIFEST)
-        info.size = len(body)
-        info.mtime = 0
-        tar.addfile(info, io.BytesIO(body))
-        for entry in files:
-            tar.add(run_dir / entry.path, arcname=entry.path, recursive=False)
+    try:
+        _write(tmp, run_dir, body, files)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UsageError(f"{dest}: cannot write it ({exc}); did {run_dir} change?") from None
     tmp.replace(dest)
     return dest, hashlib.sha256(body).hexdigest()
 
 
-def _manifest(tar: tarfile.TarFile, bundle: Path) -> tuple[JsonObject, str]:
+def open_regular(path: Path, what: str) -> IO[bytes]:
+    """`path` opened for reading if it is a regular file (a FIFO would block: refused first)."""
     try:
-        member = tar.getmember(MANIFEST)
-        stream = tar.extractfile(member)
-        body = stream.read() if stream else b""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise UnusableReport(f"{path}: no such {what}") from None
+    except OSError as exc:
+        raise UnusableReport(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnusableReport(f"{path}: not a regular file (a folder, FIFO or device), no {what}")
+    return os.fdopen(fd, "rb")
+
+
+def _parse_manifest(body: bytes, bundle: Path) -> tuple[JsonObject, dict[str, _Member]]:
+    try:
         manifest = json.loads(body)
-    except (KeyError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise UnusableReport(
-            f"{bundle}: no readable {MANIFEST} ({exc}): not a certify bundle"
+            f"{bundle}: {MANIFEST} is not JSON ({exc!s:.200}): not a certify bundle"
         ) from None
     if not isinstance(manifest, dict) or manifest.get("schema") != BUNDLE_SCHEMA:
         raise UnusableReport(f"{bundle}: {MANIFEST} is not a {BUNDLE_SCHEMA} manifest")
-    return manifest, hashlib.sha256(body).hexdigest()
+    try:
+        listed = [_Member.from_json(m) for m in objs(manifest.get("files", []), "files")]
+    except (KeyError, TypeError) as exc:
+        raise UnusableReport(f"{bundle}: {MANIFEST} lists a malformed file: {exc}") from None
+    by_path = {m.path: m for m in listed}
+    bad = [m.path for m in listed if unsafe_name(m.path) or m.path == MANIFEST]
+    if bad or len(by_path) != len(listed):
+        raise UnusableReport(
+            f"{bundle}: {MANIFEST} lists an unsafe or repeated path ({(bad or ['a repeat'])[0]!r})"
+        )
+    return manifest, by_path
 
 
-def _check_members(
-    tar: tarfile.TarFile, listed: dict[str, _Member]
-) -> tuple[list[str], dict[str, bytes]]:
-    problems: list[str] = []
-    seen: set[str] = set()
-    report: dict[str, bytes] = {}
-    for member in tar:
-        name = member.name
-        if name == MANIFEST:
-            continue
-        if not member.isfile():
-            problems.append(f"{name}: not a plain file (a link or device) in the bundle")
-            continue
-        if name in seen:
-            problems.append(f"{name}: appears twice in the bundle")
-        seen.add(name)
-        entry = listed.get(name)
-        if entry is None:
-            problems.append(f"{name}: not in the manifest (added after bundling)")
-            continue
-        stream = tar.extractfile(member)
-        if stream is None:
-            problems.append(f"{name}: unreadable member")
-            continue
-        if name == "report.json":  # kept to compare its provenance with the manifest's
-            report[name] = stream.read()
-            digest = hashlib.sha256(report[name]).hexdigest()
+def _read_manifest(stream: Inflated, bundle: Path) -> tuple[bytes, JsonObject, dict[str, _Member]]:
+    """The first member, which must be the manifest; UnusableReport if it is not there."""
+    try:
+        first = next(members(stream, Limits()), None)
+        if first is None:
+            raise UnusableReport(f"{bundle}: an empty archive, not a certify bundle")
+        if first.name != MANIFEST or not first.is_file or first.size > _MAX_MANIFEST:
+            raise UnusableReport(
+                f"{bundle}: its first member is {first.name!r} ({first.kind}, {first.size} "
+                f"bytes), not {MANIFEST}: not a certify bundle"
+            )
+        body = b"".join(data(stream, first))
+    except Damaged as exc:
+        raise UnusableReport(f"{bundle}: not a readable gzip-compressed tar ({exc})") from None
+    return (body, *_parse_manifest(body, bundle))
+
+
+class _Walk:
+    """The members after the manifest, checked against it one by one."""
+
+    def __init__(self, listed: dict[str, _Member], keep: frozenset[str]) -> None:
+        self.listed, self.keep = listed, keep
+        self.problems: list[str] = []
+        self.seen: set[str] = set()
+        self.kept: dict[str, bytes] = {}
+
+    def member(self, stream: Inflated, entry: Entry) -> None:
+        name, chunks = entry.name, data(stream, entry)
+        digest, body = hashlib.sha256(), bytearray()
+        keep = name in self.keep and entry.size <= _MAX_KEPT and name not in self.seen
+        for chunk in chunks:  # read to the end whatever is wrong: the next header follows
+            digest.update(chunk)
+            if keep:
+                body += chunk
+        why = unsafe_name(name)
+        if why:
+            self.problems.append(f"{name!r}: {why} in the bundle")
+        elif not entry.is_file:
+            to = f" to {entry.target!r}" if entry.target else ""
+            self.problems.append(f"{name}: a {entry.kind}{to}, not a plain file, in the bundle")
+        elif name in self.seen or name == MANIFEST:
+            self.problems.append(f"{name}: appears twice in the bundle")
+        elif name not in self.listed:
+            self.problems.append(f"{name}: not in the manifest (added after bundling)")
         else:
-            digest = _sha256(stream)
-        if digest != entry.sha256 or member.size != entry.size:
-            problems.append(f"{name}: sha256 or size differs from the manifest (modified)")
+            listed = self.listed[name]
+            if digest.hexdigest() != listed.sha256 or entry.size != listed.size:
+                self.problems.append(f"{name}: sha256 or size differs from the manifest (modified)")
+            elif keep:
+                self.kept[name] = bytes(body)
+        self.seen.add(name)
+
+    def finish(self, stream: Inflated) -> None:
+        if not stream.rest_is_zeros():
+            self.problems.append("bytes after the tar's end-of-archive marker (appended data)")
+        if extra := stream.trailing():
+            self.problems.append(f"{extra} byte(s) after the end of the compressed stream")
+
+
+def check_bundle(bundle: Path, keep: Iterable[str] = ()) -> BundleCheck:
+    """Read `bundle` strictly in one pass; UnusableReport when it is no certify bundle at all."""
+    with open_regular(bundle, "bundle") as raw:
+        stream = Inflated(raw, Limits())
+        body, manifest, listed = _read_manifest(stream, bundle)
+        walk = _Walk(listed, frozenset({*keep, "report.json"}))
+        try:
+            for entry in members(stream, Limits()):
+                walk.member(stream, entry)
+            walk.finish(stream)
+        except Damaged as exc:
+            walk.problems.append(f"{bundle}: damaged archive: {exc}")
+        digest = stream.sha256()
+    problems = walk.problems
     problems += [
         f"{name}: in the manifest but missing from the bundle"
         for name in listed
-        if name not in seen
+        if name not in walk.seen
     ]
-    return problems, report
+    problems += _report_problems(listed, walk.kept, manifest)
+    manifest_sha256 = hashlib.sha256(body).hexdigest()
+    return BundleCheck(bundle, digest, manifest_sha256, manifest, tuple(problems), walk.kept)
 
 
-def verify_bundle(bundle: Path, manifest_sha256: str | None = None) -> list[str]:
-    """Every problem found in `bundle` (empty when it is intact); UnusableReport if unreadable."""
-    try:
-        tar = tarfile.open(bundle, "r:*")  # noqa: SIM115 (closed by the `with tar` below)
-    except (OSError, tarfile.TarError) as exc:
-        raise UnusableReport(f"{bundle}: not a readable tarball: {exc}") from None
-    try:
-        with tar:
-            manifest, digest = _manifest(tar, bundle)
-            try:
-                files = objs(manifest.get("files", []), "files")
-                listed = {m.path: m for m in map(_Member.from_json, files)}
-            except (KeyError, TypeError) as exc:
-                raise UnusableReport(
-                    f"{bundle}: {MANIFEST} lists a malformed file: {exc}"
-                ) from None
-            problems, report = _check_members(tar, listed)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        return [f"{bundle}: damaged archive: {exc}"]
-    if manifest_sha256 and digest != manifest_sha256.lower():
-        problems.insert(0, f"{MANIFEST}: sha256 {digest} is not the expected {manifest_sha256}")
+def _report_problems(
+    listed: dict[str, _Member], kept: dict[str, bytes], manifest: JsonObject
+) -> list[str]:
     if "report.json" not in listed:
-        problems.append("report.json: the bundle holds no report")
-    elif "report.json" in report:
-        try:
-            run = json.loads(report["report.json"]).get("run")
-        except ValueError:
-            run = None
-        if run != manifest.get("run"):
-            problems.append("report.json: its run and provenance differ from the manifest's")
+        return ["report.json: the bundle holds no report"]
+    if "report.json" not in kept:
+        return []  # missing or modified: already a problem
+    try:
+        run = json.loads(kept["report.json"]).get("run")
+    except (ValueError, RecursionError, AttributeError):
+        run = None
+    if run != manifest.get("run"):
+        return ["report.json: its run and provenance differ from the manifest's"]
+    return []
+
+
+def verify_bundle(
+    bundle: Path, manifest_sha256: str | None = None, sha256: str | None = None
+) -> list[str]:
+    """Every problem found in `bundle` (empty when it is intact); UnusableReport if unreadable.
+
+    `sha256` pins the whole archive (what a signature pins); `manifest_sha256` its manifest.
+    """
+    check = check_bundle(bundle)
+    problems = list(check.problems)
+    if manifest_sha256 and check.manifest_sha256 != manifest_sha256.lower():
+        problems.insert(
+            0, f"{MANIFEST}: sha256 {check.manifest_sha256} is not the expected {manifest_sha256}"
+        )
+    if sha256 and check.sha256 != sha256.lower():
+        problems.insert(0, f"{bundle.name}: sha256 {check.sha256} is not the expected {sha256}")
     return problems
