@@ -2,8 +2,14 @@
 
     certify report DIR                  re-render DIR's outputs, compared with the history
     certify report merge DIR... --out OUT
-    certify report bundle DIR [--out FILE.tar.gz]
-    certify report verify BUNDLE [--manifest-sha256 HEX]
+    certify report bundle DIR [--out FILE.tar.gz] [--sign KEY]
+    certify report verify BUNDLE [--key PUB] [--attestation FILE] [--sha256 HEX]
+    certify report keygen --out DIR
+
+`--sign KEY` writes BUNDLE.intoto.jsonl beside the bundle (and a copy into DIR): an in-toto
+attestation, ed25519-signed, of the bundle's sha256 and the run's summary. KEY is a PEM file or
+`env:NAME` (a CI secret in an environment variable); it is never written anywhere. `verify`
+with `--key` checks that signature too; exit 0 intact, 1 tampered, 2 unreadable.
 
 One command that dispatches on its first word, because a click group cannot also take a
 folder as its first argument.
@@ -23,17 +29,22 @@ from certify.report.history import History
 from certify.report.model import Report
 from certify.report.readback import Evidence, load_evidence
 
-_ACTIONS = ("merge", "bundle", "verify")
+_ACTIONS = ("merge", "bundle", "verify", "keygen")
 
 
 def report(
     args: Annotated[
         list[str],
-        typer.Argument(help="DIR | merge DIR... | bundle DIR | verify BUNDLE", show_default=False),
+        typer.Argument(
+            help="DIR | merge DIR... | bundle DIR | verify BUNDLE | keygen", show_default=False
+        ),
     ],
     out: Annotated[
         Path | None,
-        typer.Option(help="merge: folder for the merged report; bundle: the tarball to write"),
+        typer.Option(
+            help="merge: folder for the merged report; bundle: the tarball to write; "
+            "keygen: the folder for the key pair"
+        ),
     ] = None,
     policy: Annotated[
         Path | None, typer.Option(help="Decide under this policy instead of the report's own")
@@ -47,20 +58,38 @@ def report(
     manifest_sha256: Annotated[
         str | None, typer.Option(help="verify: the sha256 the manifest must have")
     ] = None,
+    sha256: Annotated[
+        str | None, typer.Option(help="verify: the sha256 the whole bundle file must have")
+    ] = None,
+    sign: Annotated[
+        str | None,
+        typer.Option(help="bundle: sign it with this ed25519 PEM private key (a file or env:NAME)"),
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="verify: check the bundle's attestation with this PEM public key"),
+    ] = None,
+    attestation: Annotated[
+        Path | None, typer.Option(help="verify: the attestation (default: BUNDLE.intoto.jsonl)")
+    ] = None,
 ) -> None:
     """Re-render a run's report (and compare with history), merge shards, bundle or verify."""
     action, rest = (args[0], args[1:]) if args[0] in _ACTIONS else ("render", args)
     kept = None if no_history else History(history or Path(".certify/history"))
     if action == "verify":
-        _verify(rest, manifest_sha256)
+        if len(rest) != 1:
+            raise UsageError("certify report verify takes one bundle")
+        _verify(Path(rest[0]), key, attestation, (manifest_sha256, sha256))
     elif action == "bundle":
-        _bundle(rest, out)
+        _bundle(rest, out, sign)
+    elif action == "keygen":
+        _keygen(rest, out)
     elif action == "merge":
         if out is None:
             raise UsageError("certify report merge needs --out DIR for the merged report")
         from certify.report.merge import merge_shards
 
-        evidence = merge_shards([Path(p) for p in rest])
+        evidence = merge_shards([Path(p) for p in rest], out)
         _render(evidence, out, policy, kept)
     else:
         if len(rest) != 1:
@@ -97,25 +126,61 @@ def _render(
     return report
 
 
-def _bundle(rest: list[str], out: Path | None) -> None:
+def _bundle(rest: list[str], out: Path | None, sign: str | None) -> None:
     from certify.report.bundle import create_bundle
 
     if len(rest) != 1:
         raise UsageError("certify report bundle takes one run folder")
-    path, digest = create_bundle(Path(rest[0]), out)
+    run_dir = Path(rest[0])
+    if sign is not None:  # a bad key is refused before anything is written
+        from certify.report.attest import load_private_key
+
+        load_private_key(sign)
+    path, digest = create_bundle(run_dir, out)
     typer.echo(f"bundle: {path}")
     typer.echo(f"manifest sha256: {digest}")
+    if sign is not None:
+        from certify.report.attest import sign_bundle
+
+        signed, kid = sign_bundle(path, sign, run_dir)
+        typer.echo(f"attestation: {signed} (ed25519 keyid {kid})")
 
 
-def _verify(rest: list[str], manifest_sha256: str | None) -> None:
-    from certify.report.bundle import verify_bundle
+def _keygen(rest: list[str], out: Path | None) -> None:
+    from certify.report.attest import keygen
 
-    if len(rest) != 1:
-        raise UsageError("certify report verify takes one bundle")
-    problems = verify_bundle(Path(rest[0]), manifest_sha256)
+    if rest or out is None:
+        raise UsageError("certify report keygen takes no argument, only --out DIR")
+    private, public = keygen(out)
+    typer.echo(f"signing key: {private} (keep it secret: store it as a CI secret, then delete it)")
+    typer.echo(f"public key: {public} (commit it; verify with --key {public})")
+
+
+def _verify(
+    bundle: Path, key: str | None, attestation: Path | None, pins: tuple[str | None, str | None]
+) -> None:
+    from certify.report.bundle import attestation_path, verify_bundle
+
+    if key is None:
+        problems = verify_bundle(bundle, *pins)
+        note = "signature not checked: pass --key PUB" if attestation_path(bundle).exists() else ""
+    else:
+        from certify.report.attest import verify
+
+        result = verify(bundle, key, attestation=attestation)
+        found = (str(result.predicate.get("manifest_sha256", "")), result.sha256)
+        problems = [
+            f"{what}: sha256 {got} is not the expected {want}"
+            for what, got, want in zip(("MANIFEST.json", bundle.name), found, pins, strict=True)
+            if want and got != want.lower()
+        ]
+        problems += result.problems
+        note = f"signature verified; sha256 {result.sha256}" if not problems else ""
     if problems:
-        typer.echo(f"bundle {rest[0]}: TAMPERED")
+        typer.echo(f"bundle {bundle}: TAMPERED")
         for problem in problems:
             typer.echo(problem)
         raise typer.Exit(1)
-    typer.echo(f"bundle {rest[0]}: intact")
+    typer.echo(f"bundle {bundle}: intact")
+    if note:
+        typer.echo(note)

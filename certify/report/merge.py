@@ -3,22 +3,64 @@
 Shards must share profile, matrix and seed. A cell reported by several shards keeps every test;
 where two shards disagree on the same test of the same cell, the worse status is kept (never an
 error: a re-run shard must not hide a failure) and the kept record's message says so. Cells the
-shards' plan.json lists but no shard reported end `incomplete` (fail closed).
+shards' plan.json lists but no shard reported end `incomplete` (fail closed). The same shard, or
+the same run id, given twice is refused: counted twice it would outvote nothing but still hide
+that a shard is missing.
+
+Every shard's attestation (the attestation.intoto.jsonl that `certify report bundle --sign` left
+in its folder, and those a merged shard kept) is copied into OUT/attestations/ and listed in the
+merged run section with its sha256, so that bundling the merged folder keeps them as evidence.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from certify.errors import UnusableReport, UsageError
 from certify.plan import Plan, PlannedCell
-from certify.report.readback import Evidence, load_evidence, planned_cell
+from certify.report.bundle import RUN_ATTESTATION, unsafe_name
+from certify.report.jsondoc import objs, text
+from certify.report.readback import Evidence, load_evidence, planned_cell, report_path
 from certify.report.verdict import status_rank
 from certify.results import Record
-from certify.results.findings import JsonObject
+from certify.results.findings import JsonObject, JsonValue
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+_KEPT = "attestations"
+
+
+def _distinct_paths(paths: Sequence[Path]) -> None:
+    seen: dict[Path, Path] = {}
+    for path in paths:
+        key = report_path(path).resolve()
+        if key in seen:
+            raise UsageError(
+                f"{path}: given twice (the same report as {seen[key]}); name each shard once"
+            )
+        seen[key] = path
+
+
+def _run_ids(shard: Evidence) -> list[str]:
+    """The runs a shard holds: its own id, or the ids of the shards a merged shard joined."""
+    shards = shard.run.get("shards")
+    return [str(s) for s in shards] if isinstance(shards, list) else [str(shard.run["id"])]
+
+
+def _distinct_runs(shards: Sequence[Evidence]) -> None:
+    owner: dict[str, Path] = {}
+    for shard in shards:
+        for run_id in _run_ids(shard):
+            if run_id in owner:
+                raise UsageError(
+                    f"{shard.path}: run {run_id} is also in {owner[run_id]}: the same shard "
+                    "given twice (or a copy of it); merge each shard once"
+                )
+            owner[run_id] = shard.path
 
 
 def _same_run(shards: Sequence[Evidence]) -> None:
@@ -108,11 +150,57 @@ def _run(shards: Sequence[Evidence]) -> JsonObject:
     return run
 
 
-def merge_shards(paths: Sequence[Path]) -> Evidence:
-    """The evidence of all shards as one run (raises UsageError for shards of different runs)."""
+def _attestations(shard: Evidence, index: int) -> list[tuple[Path, str]]:
+    """(source, name in OUT) of a shard's attestation and of those a merged shard kept."""
+    folder = shard.path.parent
+    run_id = str(shard.run["id"])
+    found = []
+    if (folder / RUN_ATTESTATION).is_file():
+        name = run_id if _SAFE_ID.fullmatch(run_id) else f"shard-{index}"
+        found.append((folder / RUN_ATTESTATION, f"{_KEPT}/{name}.intoto.jsonl"))
+    try:
+        kept = objs(shard.run.get(_KEPT, []), f"run.{_KEPT}")
+        files = [text(entry["file"], "file") for entry in kept]
+    except (KeyError, TypeError) as exc:
+        raise UnusableReport(f"{shard.path}: run.{_KEPT} is malformed ({exc})") from None
+    for file in files:
+        if unsafe_name(file) or not file.startswith(f"{_KEPT}/"):
+            raise UnusableReport(f"{shard.path}: run.{_KEPT} names {file!r}, not a kept file")
+        found.append((folder / file, file))
+    return found
+
+
+def _keep_attestations(shards: Sequence[Evidence], out: Path | None) -> list[JsonObject]:
+    """Copy every shard's attestations into OUT/attestations/; list them for the run section."""
+    listed: list[JsonObject] = []
+    for index, shard in enumerate(shards):
+        for source, name in _attestations(shard, index):
+            try:
+                body = source.read_bytes()
+            except OSError as exc:
+                raise UnusableReport(
+                    f"{source}: cannot read a shard's attestation: {exc}"
+                ) from None
+            if any(entry["file"] == name for entry in listed):
+                raise UsageError(f"{source}: a second attestation named {name}; merge each once")
+            if out is not None:
+                (out / _KEPT).mkdir(parents=True, exist_ok=True)
+                (out / name).write_bytes(body)
+            digest = hashlib.sha256(body).hexdigest()
+            listed.append({"shard": str(shard.run["id"]), "file": name, "sha256": digest})
+    return listed
+
+
+def merge_shards(paths: Sequence[Path], out: Path | None = None) -> Evidence:
+    """The evidence of all shards as one run (raises UsageError for shards of different runs).
+
+    With `out`, every shard's attestation is copied into OUT/attestations/ (see the module).
+    """
     if not paths:
         raise UsageError("certify report merge needs at least one run folder or report.json")
+    _distinct_paths(paths)
     shards = [load_evidence(p) for p in paths]
+    _distinct_runs(shards)
     _same_run(shards)
     cells = _planned_cells(shards)
     first = shards[0]
@@ -130,4 +218,8 @@ def merge_shards(paths: Sequence[Path]) -> Evidence:
         for cell_id, pairs in shard.expected.items():
             expected.setdefault(cell_id, []).extend(p for p in pairs if p not in expected[cell_id])
     doc = dict(first.doc)
-    return Evidence(first.path, doc, _run(shards), plan, _records(shards), expected)
+    run = _run(shards)
+    attestations = _keep_attestations(shards, out)
+    if attestations:
+        run[_KEPT] = list[JsonValue](attestations)
+    return Evidence(first.path, doc, run, plan, _records(shards), expected)
