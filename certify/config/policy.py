@@ -9,13 +9,27 @@ block the release.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import json
+import math
 import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from certify.config.errors import issues_from
 from certify.config.models import TIER_NAMES, Strict, TierName, invalid
@@ -54,6 +68,33 @@ METRICS: tuple[str, ...] = get_args(Metric)
 # record; `run` the whole run of records that ran without a fault; `before`, `during`, `after`
 # that window of records that ran under a chaos experiment.
 Window = Literal["run", "before", "during", "after"]
+
+
+_NOT_FINITE = (".nan", ".inf")  # YAML's spellings, kept as text by the loader
+
+
+def _no_yaml_infinity(value: object) -> object:
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") in _NOT_FINITE:
+        raise invalid(f"{value} is not a finite number", "a finite number, e.g. 200 or 0.5")
+    return value
+
+
+def _finite(value: float | None) -> float | None:
+    """A threshold must be a real number: NaN compares false with everything, so it never fails."""
+    if value is not None and not math.isfinite(value):
+        raise invalid(f"{value} is not a finite number", "a finite number, e.g. 200 or 0.5")
+    return value
+
+
+def _positive_days(value: float) -> float:
+    _finite(value)
+    if value <= 0:
+        raise invalid(f"{value:g} days allows no evidence at all", "a number of days above 0")
+    return value
+
+
+Days = Annotated[float, BeforeValidator(_no_yaml_infinity), AfterValidator(_positive_days)]
+_AGES: TypeAdapter[dict[str, Days]] = TypeAdapter(dict[str, Days])
 
 
 class TierRequirement(Strict):
@@ -95,10 +136,18 @@ class SloCriterion(Strict):
     )
     description: str = ""
 
+    _yaml_bounds = field_validator("max", "min", mode="before")(_no_yaml_infinity)
+    _finite_bounds = field_validator("max", "min")(_finite)
+
     @model_validator(mode="after")
     def _bounded(self) -> SloCriterion:
         if self.max is None and self.min is None:
             raise invalid("give `max:` or `min:` (or both)", "max: NUMBER and/or min: NUMBER")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise invalid(
+                f"min: {self.min:g} is above max: {self.max:g}, so no measurement can meet both",
+                "min <= max (or only one of them)",
+            )
         return self
 
     def missed(self, value: float) -> bool:
@@ -130,6 +179,9 @@ class ChaosCriterion(Strict):
     # a chaos criterion guards data and availability: it fails the cell unless said otherwise
     blocking: bool = Field(default=True, description="a miss fails the cell, else degrades it")
     description: str = ""
+
+    _yaml_recovery = field_validator("max_recovery_s", mode="before")(_no_yaml_infinity)
+    _finite_recovery = field_validator("max_recovery_s")(_finite)
 
     @model_validator(mode="after")
     def _checks_something(self) -> ChaosCriterion:
@@ -210,9 +262,43 @@ class Policy(Strict):
     flaky_tolerated: int | None = Field(
         default=None, ge=0, description="flaky results tolerated per cell (no limit if absent)"
     )
-    max_evidence_age_days: float | None = Field(default=None, gt=0)
+    # days, or per profile: {default: 30, release: 7}; `max_evidence_age_days` keeps the
+    # default (what every cell's evidence-age criterion reads), the rest goes to the mapping
+    max_evidence_age_days: Days | None = None
+    evidence_age_by_profile: dict[str, Days] = Field(default_factory=dict, exclude=True)
     waivers: list[Waiver] = Field(default_factory=list)
     source: str = Field(default="built-in", exclude=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _ages_per_profile(cls, data: object, handler: ModelWrapValidatorHandler[Policy]) -> Policy:
+        """`max_evidence_age_days: {default: 30, release: 7}` as the default plus a mapping."""
+        ages = data.get("max_evidence_age_days") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(ages, dict):
+            return handler(data)
+        errors: list[InitErrorDetails] = []
+        try:
+            parsed = _AGES.validate_python(ages)
+        except ValidationError as exc:
+            errors.extend(_located(exc, ("max_evidence_age_days",)))
+            parsed = {}
+        rest = {k: v for k, v in parsed.items() if k != "default"}
+        body = {**data, "max_evidence_age_days": parsed.get("default")}
+        try:
+            policy = handler({**body, "evidence_age_by_profile": rest})
+        except ValidationError as exc:
+            errors.extend(_located(exc, ()))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return policy
+
+    def evidence_age_days(self, profile: str) -> float | None:
+        """The maximum age of evidence a run of `profile` may pass on (None: no limit)."""
+        return self.evidence_age_by_profile.get(profile, self.max_evidence_age_days)
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON form (what report.json embeds, its source left out)."""
+        return policy_digest(self.to_json())
 
     @field_validator("pass_verdicts")
     @classmethod
@@ -228,6 +314,11 @@ class Policy(Strict):
     def to_json(self) -> JsonObject:
         """The JSON form embedded in report.json (and read back by `certify gate`)."""
         data: JsonObject = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if self.evidence_age_by_profile:  # the mapping form, as the file wrote it
+            ages: JsonObject = dict(self.evidence_age_by_profile)
+            if self.max_evidence_age_days is not None:
+                ages = {"default": self.max_evidence_age_days, **ages}
+            data["max_evidence_age_days"] = ages
         data["source"] = self.source
         return data
 
@@ -237,6 +328,31 @@ class Policy(Strict):
         body = {k: v for k, v in data.items() if k != "source"}
         policy = cls.model_validate(body)
         return policy.model_copy(update={"source": str(data.get("source", "report.json"))})
+
+
+def _located(exc: ValidationError, prefix: tuple[str, ...]) -> list[InitErrorDetails]:
+    """The errors of `exc` again, their locations under `prefix` (messages kept as they were)."""
+    return [
+        InitErrorDetails(
+            type=PydanticCustomError(
+                e["type"], "{message}", {**e.get("ctx", {}), "message": e["msg"]}
+            ),
+            loc=(*prefix, *e["loc"]),
+            input=e["input"],
+        )
+        for e in exc.errors()
+    ]
+
+
+def policy_digest(data: Mapping[str, JsonValue]) -> str:
+    """sha256 of a policy's JSON form in canonical form (sorted keys, no spaces, no `source`).
+
+    `certify gate` compares the policy embedded in a report with the repository's by this
+    digest: where the policy was read from is not part of what it demands.
+    """
+    body = {k: v for k, v in data.items() if k != "source"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def parse_policy(path: Path) -> tuple[Policy | None, Source, list[Issue]]:
@@ -328,5 +444,6 @@ __all__ = [
     "is_policy_file",
     "load_policy",
     "parse_policy",
+    "policy_digest",
     "resolve_policy",
 ]

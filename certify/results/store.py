@@ -8,12 +8,16 @@ duplicates one.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from certify.errors import UnusableReport
 from certify.results.record import Record
 
 _SCHEMA = """
@@ -140,3 +144,86 @@ class RecordStore:
                 db.execute(
                     f"DELETE FROM {table} WHERE run_id = ? AND cell_id = ?", (run_id, cell_id)
                 )
+
+
+Expected = dict[str, list[tuple[str, str]]]  # cell id -> collected (suite, test id) pairs
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Everything a store holds, read once without writing to it (what `certify gate` judges).
+
+    `problems` are rows that do not say what their columns say (a body edited without its key,
+    or the other way round) or that are not records at all.
+    """
+
+    path: Path
+    records: tuple[Record, ...]
+    expected: dict[str, Expected] = field(default_factory=dict)  # run id -> cell -> pairs
+    problems: tuple[str, ...] = ()
+
+    def run_ids(self) -> list[str]:
+        """The runs the store holds records of, in the order they first appear."""
+        return list(dict.fromkeys(r.run_id for r in self.records))
+
+    def of_run(self, run_id: str) -> list[Record]:
+        """The records of one run, in the order they were written."""
+        return [r for r in self.records if r.run_id == run_id]
+
+
+def read_snapshot(path: Path) -> StoreSnapshot:
+    """Read the store at `path` from a private copy (the evidence is never opened for writing).
+
+    Raises UnusableReport (exit 2) when it is missing, not a file, not SQLite, damaged or not a
+    certify record store; rows that are not records are `problems`, not errors.
+    """
+    if not path.is_file():
+        what = "missing" if not path.exists() else "not a regular file"
+        raise UnusableReport(f"{path}: the record store is {what}")
+    with tempfile.TemporaryDirectory(prefix="certify-store-") as tmp:
+        copy = Path(tmp) / "results.sqlite"
+        try:
+            shutil.copyfile(path, copy)
+            wal = path.with_name(path.name + "-wal")  # records not yet checkpointed live there
+            if wal.is_file():
+                shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+            with closing(sqlite3.connect(f"file:{copy}?mode=rw", uri=True, timeout=5.0)) as db:
+                return _snapshot(path, db)
+        except (OSError, sqlite3.Error) as exc:
+            raise UnusableReport(
+                f"{path}: not a readable record store ({exc}): damaged or not SQLite"
+            ) from None
+
+
+def _snapshot(path: Path, db: sqlite3.Connection) -> StoreSnapshot:
+    check = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    if check != ["ok"]:
+        raise UnusableReport(f"{path}: the record store is damaged ({'; '.join(check[:3])})")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if not {"records", "expected"} <= tables:
+        raise UnusableReport(f"{path}: not a certify record store (no records/expected tables)")
+    problems: list[str] = []
+    records: list[Record] = []
+    rows = db.execute(
+        "SELECT rowid, run_id, cell_id, test_id, suite, status, body FROM records ORDER BY rowid"
+    )
+    for rowid, run_id, cell_id, test_id, suite, status, body in rows:
+        where = f"{path.name} row {rowid} ({cell_id} {test_id})"
+        try:
+            record = Record.from_json(json.loads(body))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            problems.append(f"{where}: not a certify record ({exc})")
+            continue
+        keys = (record.run_id, record.cell_id, record.test_id, record.suite, record.status)
+        if keys != (run_id, cell_id, test_id, suite, status):
+            problems.append(
+                f"{where}: its body says run {record.run_id}, cell {record.cell_id}, test "
+                f"{record.test_id}, suite {record.suite}, status {record.status}: the row was "
+                "edited"
+            )
+        records.append(record)
+    expected: dict[str, Expected] = {}
+    query = "SELECT run_id, cell_id, suite, test_id FROM expected ORDER BY rowid"
+    for run_id, cell_id, suite, test_id in db.execute(query):
+        expected.setdefault(run_id, {}).setdefault(cell_id, []).append((suite, test_id))
+    return StoreSnapshot(path, tuple(records), expected, tuple(problems))

@@ -20,6 +20,7 @@ from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
 from certify.platforms.base import Assessment, CellJob, PlatformSession, Runtime
 from certify.report import Policy, Report
+from certify.report.digests import file_sha256
 from certify.report.finalize import Decision, finalize
 from certify.results import Outcome, RecordStore
 from certify.run.resume import RunSpec, finished
@@ -80,7 +81,11 @@ def execute(
         "argv": list(options.argv),
         "provenance": collect(options.root),
         "resumed": options.resume is not None,
+        # what the run was decided from: `certify gate` refuses a matrix or policy changed since
+        "policy_sha256": options.policy.digest(),
     }
+    if (matrix_sha256 := file_sha256(matrix.path)) is not None:
+        run["matrix_sha256"] = matrix_sha256
     spec = options.resume or options.spec
     if spec is not None and spec.shard:
         run["shard"] = spec.shard

@@ -13,6 +13,7 @@ from certify.config.policy import (
     is_policy_file,
     load_policy,
     parse_policy,
+    policy_digest,
     resolve_policy,
 )
 from certify.errors import ConfigError
@@ -123,3 +124,63 @@ def test_waivers_match_cells_and_criteria_by_glob_and_expire_after_their_date() 
 def test_the_policy_round_trips_through_report_json() -> None:
     policy = load_policy(ROOT / "reports" / "policy.yaml")
     assert Policy.from_json(policy.to_json()) == policy
+
+
+NOT_FINITE = """\
+schema: certify.policy/1
+slo:
+  - {name: a, metric: p95_ms, max: nan}
+  - {name: b, metric: p95_ms, max: .inf}
+  - {name: c, metric: p95_ms, min: -inf}
+  - {name: d, metric: p95_ms, min: 10, max: 5}
+chaos:
+  - {name: e, max_recovery_s: .nan}
+max_evidence_age_days: {default: inf, release: 0}
+"""
+
+
+def test_thresholds_that_no_measurement_can_miss_or_meet_are_config_errors(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(NOT_FINITE, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_policy(path)
+    assert err.value.exit_code == 2
+    finite = "(valid: a finite number, e.g. 200 or 0.5)"
+    assert [i.format().removeprefix(f"{path}:") for i in err.value.issues] == [
+        f"3: slo[0].max: nan is not a finite number {finite}",
+        f"4: slo[1].max: .inf is not a finite number {finite}",
+        f"5: slo[2].min: -inf is not a finite number {finite}",
+        "6: slo[3]: min: 10 is above max: 5, so no measurement can meet both "
+        "(valid: min <= max (or only one of them))",
+        f"8: chaos[0].max_recovery_s: .nan is not a finite number {finite}",
+        f"9: max_evidence_age_days.default: inf is not a finite number {finite}",
+        "9: max_evidence_age_days.release: 0 days allows no evidence at all "
+        "(valid: a number of days above 0)",
+    ]
+
+
+def test_the_maximum_evidence_age_is_a_number_or_one_per_profile(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "schema: certify.policy/1\nmax_evidence_age_days: {default: 30, release: 7}\n", "utf-8"
+    )
+    policy = load_policy(path)
+    assert policy.max_evidence_age_days == 30  # what every cell's evidence-age criterion reads
+    assert (policy.evidence_age_days("release"), policy.evidence_age_days("nightly")) == (7, 30)
+    assert policy.to_json()["max_evidence_age_days"] == {"default": 30, "release": 7}
+    assert Policy.from_json(policy.to_json()) == policy
+    only = Policy.model_validate({"max_evidence_age_days": {"release": 7}})
+    assert (only.evidence_age_days("release"), only.evidence_age_days("pr")) == (7, None)
+    assert Policy(max_evidence_age_days=3).evidence_age_days("release") == 3
+    project = load_policy(ROOT / "reports" / "policy.yaml")
+    assert project.evidence_age_days("release") < project.evidence_age_days("smoke")  # type: ignore[operator]
+
+
+def test_a_policy_digest_covers_what_it_demands_not_where_it_was_read_from() -> None:
+    policy = load_policy(ROOT / "reports" / "policy.yaml")
+    moved = policy.model_copy(update={"source": "elsewhere/policy.yaml"})
+    assert moved.digest() == policy.digest() == policy_digest(policy.to_json())
+    assert len(policy.digest()) == 64
+    wider = policy.model_copy(update={"blocking_tiers": []})
+    assert wider.digest() != policy.digest()
+    assert Policy().digest() != policy.digest()
