@@ -31,7 +31,11 @@ cells_key = pytest.StashKey[list[CellContext]]()
 
 
 def not_run(reason: str) -> NoReturn:
-    """Stop the current test and record it `not_run` with `reason` (never a silent skip)."""
+    """Stop the current test and record it `not_run` with `reason` (never a silent skip).
+
+    The test applies to the cell but is not exercised here (the platform cannot serve it): its
+    suite is `not_run`, so a blocking cell fails closed, however many other tests passed.
+    """
     pytest.skip(NOT_RUN_PREFIX + reason)
 
 
@@ -90,7 +94,9 @@ def _configured_cells(config: pytest.Config) -> list[CellContext]:
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the markers; register the retry plugin, and the recorder when cells are given."""
     config.addinivalue_line(
-        "markers", "requires(**dims): the cell must match these globs, else the test is not_run"
+        "markers",
+        "requires(**dims): the cell must match these globs, else the test is not applicable to it "
+        "(recorded not_run with applicable=false, left out of the cell's verdict)",
     )
     config.addinivalue_line(
         "markers",

@@ -16,8 +16,11 @@ from certify.pytest.retry import ATTEMPTS_ATTR
 from certify.results import Outcome, RecordStore
 from certify.results.findings import JsonObject
 
+# a scenario that applies to the cell but was not exercised: not_run, which keeps its suite
+# from certifying
 NOT_RUN_PREFIX = "not_run: "
 # a scenario whose `requires` the cell does not meet: not_run, and not applicable to the cell
+# (out of scope: left out of the verdict)
 NOT_APPLICABLE_PREFIX = "not_applicable: "
 _MESSAGE_LIMIT = 4000
 
@@ -139,7 +142,12 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def _skipped(reason: str) -> tuple[str, str]:
-    """A skip certify asked for is `not_run` (keeping the not-applicable prefix); others skipped."""
+    """A skip certify asked for is `not_run` (keeping the not-applicable prefix for the caller).
+
+    Any other skip (a plain `pytest.skip`, a skip marker, an xfail) is `skipped`: the test is in
+    scope but was not exercised and did not say why it does not apply, so its suite is
+    `incomplete`.
+    """
     if reason.startswith(NOT_RUN_PREFIX):
         return "not_run", reason.removeprefix(NOT_RUN_PREFIX)
     if reason.startswith(NOT_APPLICABLE_PREFIX):

@@ -24,7 +24,7 @@ from certify.report.chaosload import (
     window_metrics,
 )
 from certify.report.model import CellResult, SuiteResult, WaiverUse
-from certify.report.verdict import applies, suite_verdict, worst
+from certify.report.verdict import applies, status_words, suite_verdict, worst
 from certify.results import Record
 
 _REASON_LIMIT = 300
@@ -71,7 +71,7 @@ def _record_reason(record: Record) -> str:
     message = _first_line(record.message)
     if record.status == "skipped" and not message:
         message = "no reason given"
-    return f"{record.test_id}: {record.status}: {message}"
+    return f"{record.test_id}: {status_words(record.status, record.applicable)}: {message}"
 
 
 def _reason_order(record: Record) -> int:

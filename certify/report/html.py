@@ -12,7 +12,8 @@ from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES, TrendPoint
 from certify.report.html_assets import COLOURS, CSS, GLYPHS, JS
 from certify.report.model import CellResult, Report
-from certify.report.verdict import VERDICTS
+from certify.report.render_chaosload import SHOWN_COLOURS, colour_of
+from certify.report.verdict import VERDICTS, applies, cell_shown, shown, status_words
 from certify.results import Record
 
 _TITLE_REASONS = 3
@@ -68,8 +69,9 @@ def _heat_header(col_dims: list[str], cols: list[tuple[str, ...]], row_dims: lis
 
 
 def _heat_cell(cell: CellResult) -> str:
+    verdict = cell_shown(cell.verdict, (s.applicable for s in cell.suites))
     title = "\n".join(
-        [f"{cell.id}", f"{cell.verdict} ({cell.planned.cell.tier})"]
+        [f"{cell.id}", f"{verdict} ({cell.planned.cell.tier})"]
         + [_cut(r, 160) for r in cell.reasons[:_TITLE_REASONS]]
         + (
             [f"… {len(cell.reasons) - _TITLE_REASONS} more (click)"]
@@ -122,11 +124,11 @@ def _data(report: Report) -> str:
     data = {
         c.id: {
             "tier": c.planned.cell.tier,
-            "verdict": c.verdict,
+            "verdict": cell_shown(c.verdict, (s.applicable for s in c.suites)),
             "criteria": [
                 [
                     s.criterion,
-                    s.verdict,
+                    shown(s.verdict, s.applicable),
                     ", ".join(f"{n} {k}" for k, n in sorted(s.counts.items())),
                     [_cut(r) for r in s.reasons[:8]],
                 ]
@@ -154,7 +156,7 @@ def _list_table(
 
 
 def _verdict(v: str) -> str:
-    return f'<b style="color:{COLOURS.get(v, "#000")}">{_e(v)}</b>'
+    return f'<b style="color:{colour_of(v)}">{_e(v)}</b>'
 
 
 def _suites(report: Report) -> str:
@@ -165,16 +167,19 @@ def _suites(report: Report) -> str:
                 by_criterion.setdefault(s.criterion, []).append((cell, i))
     parts = []
     for criterion, entries in by_criterion.items():
-        verdicts = Counter(cell.suites[i].verdict for cell, i in entries)
+        verdicts = Counter(
+            shown(cell.suites[i].verdict, cell.suites[i].applicable) for cell, i in entries
+        )
         summary = ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items()))
         rows = []
         for cell, i in sorted(entries, key=lambda e: (e[0].suites[e[1]].verdict, e[0].id)):
             s = cell.suites[i]
             counts = ", ".join(f"{n} {k}" for k, n in sorted(s.counts.items()))
             first = _e(_cut(s.reasons[0])) if s.reasons else ""
-            rows.append([f"<code>{_e(cell.id)}</code>", _verdict(s.verdict), _e(counts), first])
+            verdict = _verdict(shown(s.verdict, s.applicable))
+            rows.append([f"<code>{_e(cell.id)}</code>", verdict, _e(counts), first])
         table = _list_table(["cell", "verdict", "results", "first reason"], rows)
-        open_ = " open" if set(verdicts) - {"certified"} else ""
+        open_ = " open" if set(verdicts) - {"certified", shown("", False)} else ""
         parts.append(
             f"<details{open_}><summary>{_e(criterion)}: {_e(summary)}</summary>{table}</details>"
         )
@@ -260,6 +265,35 @@ def _failures(records: Sequence[tuple[str, Record]]) -> str:
     return _list_table(["cell", "test", "status", "message"], rows)
 
 
+def _not_run(report: Report) -> str:
+    """Tests that apply to their cell but were not exercised; a count of those out of scope."""
+    rows = [
+        [
+            f"<code>{_e(c.id)}</code>",
+            f"<code>{_e(r.test_id)}</code>",
+            _e(status_words(r.status, r.applicable)),
+            _e(_cut(r.message.strip().splitlines()[0] if r.message.strip() else "")),
+        ]
+        for c in report.cells
+        for r in c.records
+        if r.status in ("not_run", "skipped") and applies(r.status, r.applicable)
+    ]
+    out_of_scope = sum(not applies(r.status, r.applicable) for c in report.cells for r in c.records)
+    note = (
+        f'<p class="note">{out_of_scope} test(s) are not applicable to their cell\'s values '
+        "(out of scope): shown with their reasons, left out of the verdicts.</p>"
+        if out_of_scope
+        else ""
+    )
+    if not rows:
+        return '<p class="note">Every test in scope ran.</p>' + note
+    lead = (
+        f'<p class="note">{len(rows)} test(s) apply to their cell but were not exercised: '
+        "no cell certifies without them.</p>"
+    )
+    return lead + _list_table(["cell", "test", "status", "reason"], rows) + note
+
+
 def _header(report: Report) -> str:
     gate, run = report.gate, report.run
     meta = " · ".join(
@@ -312,10 +346,11 @@ def render_html(report: Report) -> str:
             _section("trend", "Trend", trend),
             _section("suites", "Suites", _suites(report)),
             _section("failures", f"Failed tests ({len(failing)})", _failures(failing)),
+            _section("not-run", "Not run", _not_run(report)),
             render_chaosload.html(report),
             _waivers(report),
             f'<script type="application/json" id="cells-data">{_data(report)}</script>',
-            f"<script>var COLOURS={json.dumps(COLOURS)};"
+            f"<script>var COLOURS={json.dumps(SHOWN_COLOURS)};"
             f"var TABLES={json.dumps(render_chaosload.panel_headers())};{JS}</script>"
             "</body></html>\n",
         ]

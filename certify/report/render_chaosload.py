@@ -13,7 +13,7 @@ from html import escape
 from certify.report.chaosload import WINDOWS, ChaosRow, LoadRow, fmt, slo_text, window_text
 from certify.report.html_assets import COLOURS
 from certify.report.model import CellResult, Report
-from certify.report.verdict import rank
+from certify.report.verdict import NOT_APPLICABLE, rank, shown
 
 MD_CELL_LIMIT = 100
 HTML_ROW_LIMIT = 300
@@ -30,6 +30,13 @@ LOAD_HEADERS = ("profile", "verdict", "p50", "p95", "p99", "error rate", "rps", 
 WINDOW_HEADERS = ("profile", "during", *WINDOWS, "throughput recovery")
 
 Sections = list[tuple[CellResult, tuple[ChaosRow, ...], tuple[LoadRow, ...]]]
+# what outputs show of a verdict: `not applicable` is greyed lighter than a real `not_run`
+SHOWN_COLOURS = {**COLOURS, NOT_APPLICABLE: "#bdbdbd"}
+
+
+def colour_of(text: str) -> str:
+    """The colour of a shown verdict (`not applicable`, or one starting with a verdict)."""
+    return SHOWN_COLOURS.get(text) or SHOWN_COLOURS.get(text.split(" ")[0], "#000")
 
 
 def sections(report: Report) -> Sections:
@@ -42,15 +49,32 @@ def sections(report: Report) -> Sections:
     return sorted(found, key=lambda s: (rank(s[0].verdict), s[0].id))
 
 
-def _verdict(verdict: str, status: str) -> str:
+def _verdict(verdict: str, status: str, applicable: bool) -> str:
+    if not applicable:
+        return shown(verdict, applicable)
+    if status == "not_run":
+        return f"{verdict} (in scope, not run)"
     return verdict if status == "passed" else f"{verdict} ({status})"
 
 
-def chaos_cells(row: ChaosRow) -> list[str]:
+def _applies(cell: CellResult, criterion: str) -> bool:
+    """Whether the cell's criterion applies to it (an unknown one does: fail closed)."""
+    return next((s.applicable for s in cell.suites if s.criterion == criterion), True)
+
+
+def _chaos(cell: CellResult, row: ChaosRow) -> list[str]:
+    return chaos_cells(row, _applies(cell, f"chaos:{row.experiment}"))
+
+
+def _load(cell: CellResult, row: LoadRow) -> list[str]:
+    return load_cells(row, _applies(cell, f"load:{row.profile}"))
+
+
+def chaos_cells(row: ChaosRow, applicable: bool = True) -> list[str]:
     """One chaos row as plain-text table cells (in CHAOS_HEADERS order)."""
     return [
         row.experiment,
-        _verdict(row.verdict, row.status),
+        _verdict(row.verdict, row.status, applicable),
         fmt(row.recovery_time_s, "s"),
         fmt(row.rows_verified),
         row.data_integrity,
@@ -59,12 +83,12 @@ def chaos_cells(row: ChaosRow) -> list[str]:
     ]
 
 
-def load_cells(row: LoadRow) -> list[str]:
+def load_cells(row: LoadRow, applicable: bool = True) -> list[str]:
     """One load row as plain-text table cells (in LOAD_HEADERS order)."""
     slos = "; ".join(slo_text(s) for s in row.detail.slos) or "-"
     return [
         row.profile,
-        _verdict(row.verdict, row.detail.status),
+        _verdict(row.verdict, row.detail.status, applicable),
         *(fmt(row.figure(k), "ms") for k in ("p50_ms", "p95_ms", "p99_ms")),
         fmt(row.figure("error_rate")),
         fmt(row.figure("rps")),
@@ -107,9 +131,9 @@ def markdown(report: Report) -> list[str]:
     for cell, chaos, load in found[:MD_CELL_LIMIT]:
         lines += ["", f"### `{cell.id}` ({cell.verdict})"]
         if chaos:
-            lines += ["", "Chaos:", "", *_md_table(CHAOS_HEADERS, [chaos_cells(r) for r in chaos])]
+            lines += ["", "Chaos:", "", *_md_table(CHAOS_HEADERS, [_chaos(cell, r) for r in chaos])]
         if load:
-            lines += ["", "Load:", "", *_md_table(LOAD_HEADERS, [load_cells(r) for r in load])]
+            lines += ["", "Load:", "", *_md_table(LOAD_HEADERS, [_load(cell, r) for r in load])]
         chaotic = [r for r in load if r.detail.windows]
         if chaotic:
             rows = [window_cells(r) for r in chaotic]
@@ -131,7 +155,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], colour: int | 
 
     def td(i: int, text: str) -> str:
         if i == colour:
-            tint = COLOURS.get(text.split(" ")[0], "#000")
+            tint = colour_of(text)
             return f'<td class="v" style="color:{tint}">{_e(text)}</td>'
         return f"<td>{_e(text)}</td>"
 
@@ -151,8 +175,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], colour: int | 
 def html(report: Report) -> str:
     """The `Chaos experiments` and `Load profiles` sections: every cell's rows, worst first."""
     found = sections(report)
-    chaos = [[c.id, *chaos_cells(r)] for c, rows, _ in found for r in rows]
-    load = [[c.id, *load_cells(r)] for c, _, rows in found for r in rows]
+    chaos = [[c.id, *_chaos(c, r)] for c, rows, _ in found for r in rows]
+    load = [[c.id, *_load(c, r)] for c, _, rows in found for r in rows]
     windows = [[c.id, *window_cells(r)] for c, _, rows in found for r in rows if r.detail.windows]
     parts = []
     if chaos:
@@ -181,12 +205,12 @@ def panel_headers() -> dict[str, list[str]]:
 def panel(cell: CellResult) -> dict[str, list[list[str]]]:
     """The cell's chaos and load rows for the click panel (only keys it has, to stay small)."""
     out: dict[str, list[list[str]]] = {}
-    chaos = [chaos_cells(r) for r in cell.chaos_section]
+    chaos = [_chaos(cell, r) for r in cell.chaos_section]
     if chaos:
         out["chaos"] = chaos
     load_table = cell.load_section
     if load_table:
-        out["load"] = [load_cells(r) for r in load_table]
+        out["load"] = [_load(cell, r) for r in load_table]
         chaotic = [window_cells(r) for r in load_table if r.detail.windows]
         if chaotic:
             out["windows"] = chaotic

@@ -67,6 +67,12 @@ def shown(verdict: str, applicable: bool = True) -> str:
     return verdict if applicable else NOT_APPLICABLE
 
 
+def cell_shown(verdict: str, applicable: Iterable[bool]) -> str:
+    """A cell's verdict as outputs show it: `not applicable` when none of its criteria apply."""
+    flags = list(applicable)
+    return shown(verdict, any(flags) or not flags)
+
+
 # Worst first, for choosing between two results of the same test (shards, retries); a status
 # this table does not know ranks with the failures (fail closed). It follows _STATUS_VERDICT:
 # `skipped` (incomplete) is worse than `not_run`, so replacing a result by a worse one keeps cell

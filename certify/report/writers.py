@@ -11,6 +11,7 @@ from certify.host.files import atomic_write
 from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES
 from certify.report.model import CellResult, Report
+from certify.report.verdict import applies, cell_shown, status_words
 from certify.results.findings import JsonObject
 
 _JUNIT_STATUS = {"failed": "failure", "error": "error", "skipped": "skipped", "not_run": "skipped"}
@@ -69,7 +70,7 @@ def _junit_suite(cell: CellResult) -> list[str]:
             continue
         counts[tag] += 1
         first = record.message.strip().splitlines()[0] if record.message.strip() else ""
-        message = f"{record.status}: {first}"[:500]
+        message = f"{status_words(record.status, record.applicable)}: {first}"[:500]
         cases.append(
             f"{head}>\n      <{tag} message={_qa(message)}>{_x(record.message)}</{tag}>\n"
             "    </testcase>\n"
@@ -118,6 +119,43 @@ def _markdown_changes(report: Report) -> list[str]:
     return lines
 
 
+def _markdown_not_run(report: Report) -> list[str]:
+    """Tests in scope that were not exercised, apart from those the cells' values rule out."""
+    missing = [
+        (cell.id, r)
+        for cell in report.cells
+        for r in cell.records
+        if r.status in ("not_run", "skipped") and applies(r.status, r.applicable)
+    ]
+    out_of_scope = sum(
+        not applies(r.status, r.applicable) for cell in report.cells for r in cell.records
+    )
+    if not missing and not out_of_scope:
+        return []
+    lines = ["", "## Not run", ""]
+    if missing:
+        lines += [
+            f"{len(missing)} test(s) apply to their cell but were not exercised: no cell "
+            "certifies without them.",
+            "",
+            "| cell | test | status | reason |",
+            "| --- | --- | --- | --- |",
+        ]
+        for cell_id, r in missing[:_MD_LIST_LIMIT]:
+            first = r.message.strip().splitlines()[0] if r.message.strip() else ""
+            words = status_words(r.status, r.applicable)
+            lines.append(f"| `{cell_id}` | {_md(r.test_id)} | {words} | {_md(first[:300])} |")
+        if len(missing) > _MD_LIST_LIMIT:
+            lines.append(f"| ... and {len(missing) - _MD_LIST_LIMIT} more | | | |")
+        lines.append("")
+    if out_of_scope:
+        lines.append(
+            f"{out_of_scope} test(s) are not applicable to their cell's values (out of scope): "
+            "shown in each cell's reasons, left out of its verdict."
+        )
+    return lines
+
+
 def write_markdown(report: Report, out: Path) -> Path:
     """`report.md`: gate and reasons first, the cells by verdict, then changes since last run."""
     lines = [f"# certify {report.plan.profile}: gate {report.gate.verdict.upper()}", ""]
@@ -132,7 +170,9 @@ def write_markdown(report: Report, out: Path) -> Path:
     lines += ["", "| cell | tier | verdict | reasons |", "| --- | --- | --- | --- |"]
     for cell in sorted(report.cells, key=lambda c: (c.verdict, c.id)):
         why = "<br>".join(_md(r) for r in cell.reasons[:3])
-        lines.append(f"| `{cell.id}` | {cell.planned.cell.tier} | {cell.verdict} | {why} |")
+        shown = cell_shown(cell.verdict, (s.applicable for s in cell.suites))
+        lines.append(f"| `{cell.id}` | {cell.planned.cell.tier} | {shown} | {why} |")
+    lines += _markdown_not_run(report)
     lines += render_chaosload.markdown(report)
     lines += _markdown_changes(report)
     if report.waivers:

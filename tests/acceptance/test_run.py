@@ -229,7 +229,8 @@ def test_a_cell_the_platform_cannot_run_is_not_run_with_the_reason(tmp_path: Pat
     [cell] = _report(out)["cells"]
     assert cell["verdict"] == "not_run"
     assert cell["reasons"] == [
-        "smoke::*: not_run: catalog=glue needs the AWS Glue Data Catalog API, "
+        "smoke::*: not run (in scope, not exercised): catalog=glue needs the AWS Glue Data "
+        "Catalog API, "
         "which the local platform does not start"
     ]
     assert "not_run" in _report(out)["gate"]["reasons"][0]
@@ -321,9 +322,9 @@ def test_a_pass_beside_a_test_the_platform_cannot_serve_is_not_certified(tmp_pat
     statuses = {t["test_id"].split("::")[-1]: t["status"] for t in cell["tests"]}
     assert statuses["test_ok"] == "passed" and statuses["test_needs_a_service"] == "not_run"
     assert cell["verdict"] == "not_run"
-    assert any(
-        "test_needs_a_service" in r and "the object store is down here" in r
-        for r in cell["reasons"]
+    assert cell["reasons"][0] == (
+        "scenarios/smoke/test_s.py::test_needs_a_service: not run (in scope, not exercised): "
+        "the object store is down here"
     ), cell["reasons"]
     [reason] = report["gate"]["reasons"]
     assert reason.startswith("spark=3.5,catalog=hive (certified): not_run: suite:smoke: ")
@@ -343,5 +344,15 @@ def test_a_plain_skip_beside_passes_leaves_the_cell_incomplete_with_the_skip_sho
     assert cell["verdict"] == "incomplete"
     later = next(t for t in cell["tests"] if t["test_id"].endswith("::test_later"))
     assert (later["status"], later["message"]) == ("skipped", "cluster busy, later")
-    assert any("test_later" in r and "cluster busy, later" in r for r in cell["reasons"])
+    assert cell["reasons"][0] == (
+        "scenarios/smoke/test_s.py::test_later: skipped (in scope, not declared not applicable): "
+        "cluster busy, later"
+    ), cell["reasons"]
+    [skipped] = [
+        c.find("skipped")
+        for c in ET.parse(out / "junit.xml").iter("testcase")
+        if c.get("name", "").startswith("test_later[")
+    ]
+    assert skipped is not None
+    assert skipped.get("message", "").startswith("skipped (in scope, not declared not applicable)")
     assert report["gate"]["reasons"][0].startswith("spark=3.5,catalog=hive (certified): incomplete")

@@ -484,3 +484,30 @@ def test_a_policy_slo_allows_locusts_rounding_of_load_latencies() -> None:
         "p95_ms = 210, needs <= 200 (even allowing locust's rounding of +/-5 ms)" in r
         for r in report.cells[0].reasons
     )
+
+
+def test_an_experiment_that_does_not_apply_is_shown_as_not_applicable(tmp_path: Path) -> None:
+    """Its row says `not applicable`, never `not_run (not_run)` as a real gap would read."""
+    out_of_scope = Record(
+        "run", CELL, "object-store-latency", "chaos/object-store-latency", "not_run",
+        kind="experiment", message="requires catalog in ['iceberg-rest']", finished=FINISHED,
+        applicable=False,
+    )  # fmt: skip
+    gap = Record(
+        "run", CELL, "worker-loss", "chaos/worker-loss", "not_run", kind="experiment",
+        message="the platform supplies no fault target for chaos", finished=FINISHED,
+    )  # fmt: skip
+    report = _report([smoke(), experiment(), out_of_scope, gap])
+    assert _criteria(report)["chaos:worker-loss"] == "not_run"
+    assert report.cells[0].verdict == "not_run"
+    write_all(report, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "| object-store-latency | not applicable | - |" in text
+    assert "| worker-loss | not_run (in scope, not run) | - |" in text
+    page = (tmp_path / "report.html").read_text()
+    chaos = page[
+        page.index('<section id="chaos">') : page.index(
+            "</section>", page.index('<section id="chaos">')
+        )
+    ]
+    assert ">not applicable</td>" in chaos and ">not_run (in scope, not run)</td>" in chaos

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from certify.cell import Cell
@@ -208,3 +211,79 @@ def test_an_inapplicable_suite_is_left_out_of_the_verdict_only_when_finished() -
     gap = _rec(HIVE, "tt", "not_run", suite="icy", message="the jar is missing")
     missing = assemble(RunInputs(run, plan, [records[0], gap]), Policy(), now=NOW)
     assert missing.cells[0].verdict == "not_run"
+
+
+def test_every_output_keeps_not_applicable_apart_from_not_run(tmp_path: Path) -> None:
+    """Out of scope (the cell's values) vs in scope but not exercised, with the reason, in
+    report.json's reasons, report.md, report.html and junit.xml."""
+    from certify.report.writers import write_all
+
+    plan = _plan(_planned(HIVE, suites=("smoke", "icy")), _planned(GLUE))
+    records = [
+        _rec(HIVE, "a", "passed"),
+        _rec(HIVE, "b", "not_run", message="the jar x is not available here"),
+        _rec(HIVE, "c", "skipped", message="cluster busy"),
+        _rec(HIVE, "d", "not_run", applicable=False, message="requires storage=s3"),
+        _rec(HIVE, "t", "not_run", suite="icy", applicable=False, message="requires iceberg"),
+        _rec(GLUE, "a", "passed"),
+        _rec(GLUE, "d", "not_run", applicable=False, message="requires storage=s3"),
+    ]
+    report = _report(plan, records)
+    hive, glue = report.cells
+    assert (hive.verdict, glue.verdict) == ("incomplete", "certified")
+    doc: Any = report.to_json()
+    smoke = next(s for s in doc["cells"][0]["suites"] if s["name"] == "smoke")
+    assert smoke["verdict"] == "incomplete"
+    assert smoke["reasons"][:3] == [
+        "smoke/t.py::b: not run (in scope, not exercised): the jar x is not available here",
+        "smoke/t.py::c: skipped (in scope, not declared not applicable): cluster busy",
+        "smoke/t.py::d: not applicable (out of scope for the cell's values): requires storage=s3",
+    ]
+    assert "a plain skip is no evidence" in smoke["reasons"][3]
+    assert glue.reasons == (
+        "smoke/t.py::d: not applicable (out of scope for the cell's values): requires storage=s3",
+    )
+    write_all(report, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    not_run = md[md.index("## Not run") : md.index("## Changes")]
+    assert "2 test(s) apply to their cell but were not exercised" in not_run
+    assert (
+        f"| `{HIVE}` | smoke/t.py::b | not run (in scope, not exercised) "
+        "| the jar x is not available here |" in not_run
+    )
+    assert "| smoke/t.py::c | skipped (in scope, not declared not applicable) |" in not_run
+    assert "smoke/t.py::d" not in not_run  # out of scope: counted, not listed as missing
+    assert "3 test(s) are not applicable to their cell's values (out of scope)" in not_run
+    page = (tmp_path / "report.html").read_text()
+    section = page[page.index('<section id="not-run">') :]
+    section = section[: section.index("</section>")]
+    assert "not run (in scope, not exercised)" in section and "cluster busy" in section
+    assert "3 test(s) are not applicable" in section
+    suites = page[page.index('<section id="suites">') :]
+    assert "suite:icy: 1 not applicable" in suites  # not a bare not_run beside real ones
+    data = json.loads(page[page.index('id="cells-data">') + 16 : page.index("</script>")])
+    assert data[HIVE]["criteria"][1][:2] == ["suite:icy", "not applicable"]
+    cases = {c.get("name"): c for c in ET.parse(tmp_path / "junit.xml").iter("testcase")}
+    messages = {
+        name.split("[")[0]: child.get("message", "")
+        for name, case in cases.items()
+        if name is not None
+        for child in case
+    }
+    assert messages["b"].startswith("not run (in scope, not exercised): the jar x")
+    assert messages["c"].startswith("skipped (in scope, not declared not applicable): cluster")
+    assert messages["d"].startswith("not applicable (out of scope for the cell's values): ")
+
+
+def test_a_cell_none_of_whose_criteria_apply_is_shown_as_not_applicable(tmp_path: Path) -> None:
+    from certify.report.writers import write_markdown
+
+    plan = _plan(_planned(HIVE))
+    records = [_rec(HIVE, "t", "not_run", applicable=False, message="requires iceberg")]
+    report = _report(plan, records)
+    assert report.cells[0].verdict == "not_run"  # report.json keeps the verdict
+    write_markdown(report, tmp_path)
+    assert (
+        f"| `{HIVE}` | certified | not applicable | suite smoke does not apply"
+        in (tmp_path / "report.md").read_text()
+    )
