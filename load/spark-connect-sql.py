@@ -36,6 +36,11 @@ ROWS = 200
 
 CELL = _shared.declare(globals())
 TABLE = f"{CELL['options'].get('database', 'default')}.certify_load_kv"
+# sessions a user replaced after a lost server: kept referenced until the process exits (it
+# leaves with os._exit, below), because pyspark's SparkSession.__del__, run by the garbage
+# collector inside a later gRPC call, joins the release threads of every session and can
+# deadlock the client for good (the same guard as certify/chaos/workload_spark.py)
+_RETIRED: list[Any] = []
 
 
 def _session() -> Any:
@@ -119,6 +124,7 @@ class SqlUser(User):
                 info["length"] = len(self.spark.sql(sql).collect())
             except Exception:
                 # a restarted server has lost the session: start a fresh one next time
+                _RETIRED.append(self.spark)
                 with contextlib.suppress(Exception):
                     self.spark.stop()
                 self.spark = None
