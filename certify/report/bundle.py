@@ -268,19 +268,21 @@ def check_bundle(bundle: Path, keep: Iterable[str] = ()) -> BundleCheck:
         stream = Inflated(raw, Limits())
         body, manifest, listed = _read_manifest(stream, bundle)
         walk = _Walk(listed, frozenset({*keep, "report.json"}))
+        damaged = False
         try:
             for entry in members(stream, Limits()):
                 walk.member(stream, entry)
             walk.finish(stream)
         except Damaged as exc:
             walk.problems.append(f"{bundle}: damaged archive: {exc}")
+            damaged = True
         digest = stream.sha256()
     problems = walk.problems
-    problems += [
-        f"{name}: in the manifest but missing from the bundle"
-        for name in listed
-        if name not in walk.seen
-    ]
+    unseen = [name for name in listed if name not in walk.seen]
+    if damaged and unseen:
+        problems.append(f"not read, the archive being damaged before them: {', '.join(unseen)}")
+    else:
+        problems += [f"{name}: in the manifest but missing from the bundle" for name in unseen]
     problems += _report_problems(listed, walk.kept, manifest)
     manifest_sha256 = hashlib.sha256(body).hexdigest()
     return BundleCheck(bundle, digest, manifest_sha256, manifest, tuple(problems), walk.kept)
