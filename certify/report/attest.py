@@ -256,6 +256,10 @@ def _envelopes(path: Path) -> list[JsonObject]:
     return found
 
 
+def _sigs(envelope: JsonObject) -> list[JsonObject]:
+    return objs(envelope["signatures"], "signatures")  # checked when the file was read
+
+
 def _b64(value: JsonValue) -> bytes:
     try:
         return base64.b64decode(str(value), validate=True)
@@ -269,7 +273,7 @@ def _signed_payload(
     """The payload and type of the first envelope `public` signed, None if it signed none."""
     for envelope in envelopes:
         payload, kind = _b64(envelope["payload"]), str(envelope["payloadType"])
-        for sig in objs(envelope["signatures"], "signatures"):
+        for sig in _sigs(envelope):
             try:
                 public.verify(_b64(sig["sig"]), pae(kind, payload))
             except InvalidSignature:
@@ -344,9 +348,11 @@ def verify(
     members = {k: v for k, v in check.members.items() if k in keep}
     signed = _signed_payload(envelopes, public)
     if signed is None:
+        named = sorted({str(s.get("keyid", "?"))[:16] for e in envelopes for s in _sigs(e)})
         why = (
-            f"attestation: no signature verifies with {key} (keyid {keyid(public)[:16]}): "
-            "signed with another key, or the attestation was edited"
+            f"attestation: no signature verifies with {key} (keyid {keyid(public)[:16]}; the "
+            f"attestation names {', '.join(named) or 'none'}): signed with another key, or the "
+            "attestation was edited"
         )
         return Verification(bundle, check.sha256, (why, *check.problems), {}, members)
     statement = _statement(*signed)
