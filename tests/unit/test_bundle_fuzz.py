@@ -7,6 +7,7 @@ unsafe name or anything but plain files is never intact. An edited signed bundle
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import io
@@ -174,3 +175,43 @@ def test_a_decompression_bomb_stops_at_the_limit() -> None:
     stream = Inflated(io.BytesIO(bomb), Limits(uncompressed=1 << 20))
     with pytest.raises(Damaged, match="expands beyond 1048576 bytes"):
         stream.rest_is_zeros()
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_ENVELOPE = st.fixed_dictionaries(
+    {},
+    optional={
+        "payloadType": st.one_of(st.just("application/vnd.in-toto+json"), _JSON),
+        "payload": st.one_of(
+            st.binary(max_size=200).map(lambda b: base64.b64encode(b).decode()), _JSON
+        ),
+        "signatures": st.one_of(
+            st.lists(
+                st.fixed_dictionaries({}, optional={"keyid": _JSON, "sig": _JSON}), max_size=3
+            ),
+            _JSON,
+        ),
+    },
+)
+
+
+@FUZZ
+@given(st.lists(st.one_of(_ENVELOPE, _JSON), max_size=3), st.binary(max_size=40))
+def test_a_random_attestation_never_verifies_nor_crashes(
+    signed: tuple[Path, Path], tmp_path: Path, lines: list[object], junk: bytes
+) -> None:
+    bundle, public = signed
+    attestation = tmp_path / "random.intoto.jsonl"
+    attestation.write_bytes(b"\n".join(json.dumps(line).encode() for line in lines) + junk)
+    try:
+        result = verify(bundle, public, attestation=attestation)
+    except UnusableReport as exc:
+        assert str(exc)
+        return
+    assert result.problems
