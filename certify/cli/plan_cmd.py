@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from certify.cli.validate_cmd import locustfile_problem
 from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
 from certify.platforms.base import Assessment
@@ -43,7 +44,7 @@ def plan(
     ] = None,
 ) -> None:
     """Expand or reduce the matrix under a profile and print the plan with its coverage."""
-    chosen = find_profile(root, profile, matrix)
+    chosen = find_profile(root, profile, matrix, locustfile_problem)
     result = build_plan(chosen, profile, strategy, seed)
     verdicts = runnable(chosen, result, platform) if platform else None
     if format is Format.json:

@@ -12,7 +12,9 @@ import typer
 from rich.console import Console
 
 from certify.cli import options as opt
+from certify.cli.validate_cmd import locustfile_problem
 from certify.config.policy import resolve_policy
+from certify.config.source import Unreadable, read_bounded
 from certify.errors import InfrastructureError, Interrupted, UsageError
 from certify.matrix.model import Matrix
 from certify.plan import Plan, build_plan, find_profile
@@ -23,12 +25,21 @@ from certify.run.partial import Kind, only, policy_for
 from certify.run.resume import RunSpec
 from certify.run.runner import RunOptions, execute
 
+DEFAULT_OUT = Path("runs/latest")
+MAX_REPORT_BYTES = 512 * 1024 * 1024  # a report.json read for its durations
+
 
 def run(
     profile: Annotated[
         str | None, typer.Option(help="Profile to run (smoke, pr, nightly, release)")
     ] = None,
-    out: opt.Out = Path("runs/latest"),
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run folder for the report and evidence (default: runs/latest); an existing "
+            "folder is reused, a new one is created inside an existing folder"
+        ),
+    ] = None,
     platform: opt.Platform = "local",
     matrix: opt.Matrix = None,
     strategy: opt.Strategy = None,
@@ -45,7 +56,11 @@ def run(
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
     root = root.resolve()
     previous = None
-    if resume is not None:
+    if resume is None:  # the default may create runs/; a folder the user names needs a parent
+        out = (
+            check_out(out, "--out") if out is not None else check_out(DEFAULT_OUT, "", parents=True)
+        )
+    else:
         # the run's own choices win: the same plan, so finished cells stay valid evidence
         previous = RunSpec.read(resume)
         out, profile, strategy, seed = resume, previous.profile, previous.strategy, previous.seed
@@ -53,7 +68,7 @@ def run(
         durations = Path(previous.durations) if previous.durations else None
     if profile is None:
         raise UsageError("give --profile NAME (or --resume DIR to continue a run)")
-    chosen = find_profile(root, profile, matrix)
+    chosen = find_profile(root, profile, matrix, locustfile_problem)
     full = build_plan(chosen, profile, strategy, seed)
     plan = shard_of(full, shard, durations) if shard else full
     spec = RunSpec(
@@ -113,9 +128,10 @@ class KindRun:
 def run_one_kind(request: KindRun, no_gate: bool) -> None:
     """Run the profile's entries of one kind only on its cells, report, exit with the gate."""
     root = request.root.resolve()
-    chosen = find_profile(root, request.profile, request.matrix)
+    out = check_out(request.out, "--out", parents=True)  # its default may need runs/ created
+    chosen = find_profile(root, request.profile, request.matrix, locustfile_problem)
     options = RunOptions(
-        out=request.out.resolve(),
+        out=out,
         root=root,
         platform=get_platform(request.platform),
         argv=tuple(sys.argv),
@@ -125,6 +141,28 @@ def run_one_kind(request: KindRun, no_gate: bool) -> None:
     )
     plan = only(build_plan(chosen, request.profile), request.kind, request.name)
     execute_and_gate(chosen, plan, options, no_gate)
+
+
+def check_out(out: Path, option: str, *, parents: bool = False) -> Path:
+    """`out` resolved when a run folder can be written there; UsageError (exit 2) when not.
+
+    An existing file is never replaced by a run folder, and a folder the user names must sit in
+    an existing one (a typo in a parent would otherwise scatter runs into new folders);
+    `parents` allows creating missing parents (for defaults such as runs/latest).
+    """
+    named = f"{option} {out}" if option else str(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(
+            f"{named} is an existing file, not a run folder (valid: a new folder, or the folder "
+            "of an earlier run to replace)"
+        )
+    resolved = out.resolve()
+    if not parents and not resolved.exists() and not resolved.parent.is_dir():
+        raise UsageError(
+            f"{named}: the folder it would be created in, {resolved.parent}, does not exist "
+            f"(valid: create {resolved.parent} first, or give a folder inside an existing one)"
+        )
+    return resolved
 
 
 def shard_of(plan: Plan, shard: str, durations: Path | None) -> Plan:
@@ -140,12 +178,14 @@ def cell_durations(path: Path) -> dict[str, float]:
     """Seconds each cell took in a previous report (a report.json or the run folder)."""
     report = path / "report.json" if path.is_dir() else path
     try:
-        data = json.loads(report.read_text())
+        data = json.loads(read_bounded(report, MAX_REPORT_BYTES))  # a FIFO must not block
         return {
             c["id"]: sum(float(t.get("duration_s", 0)) for t in c.get("tests", []))
             for c in data["cells"]
         }
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except Unreadable as exc:
+        raise UsageError(f"--durations {path}: {exc.message} (valid: {exc.valid})") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise UsageError(
             f"--durations {path}: not a readable certify report ({exc}); pass a report.json "
             "of a previous run or leave it out"

@@ -9,8 +9,22 @@ import typer
 from rich.console import Console
 
 from certify.config.policy import default_policy_path
-from certify.errors import ConfigError, UsageError
+from certify.errors import ConfigError, ProfileError, UsageError
 from certify.matrix.model import matrix_files, validate_files
+
+
+def locustfile_problem(path: Path) -> str | None:
+    """What is wrong in the declarations of the locustfile `path` (None when nothing is).
+
+    Read without importing it (and so without locust), as a load run would read it.
+    """
+    from certify.load.profile import read_profile
+
+    try:
+        read_profile(path.parent.parent, path.stem)
+    except ProfileError as exc:
+        return str(exc).removeprefix(f"{path}: ")
+    return None
 
 
 def validate(
@@ -29,7 +43,7 @@ def validate(
     policy = default_policy_path(root)
     if not paths and policy.is_file():
         files.append(policy)
-    issues = validate_files(files)
+    issues = validate_files(files, root, locustfile_problem)
     if issues:
         raise ConfigError(issues)
     Console(highlight=False).print(f"{len(files)} file(s) valid: " + ", ".join(map(str, files)))

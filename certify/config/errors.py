@@ -106,6 +106,11 @@ def _describe(root: type[BaseModel], source: Source, err: ErrorDetails, path: Ke
         valid = "a non-empty text"
     elif kind == "too_short":
         valid = f"at least {ctx.get('min_length', 1)} item(s)"
+    elif kind == "too_long":
+        given = err["input"]
+        count = len(given) if isinstance(given, list | dict) else "too many"
+        message = f"{count} items, more than certify takes here"
+        valid = f"at most {ctx.get('max_length')} item(s)"
     elif kind == "string_pattern_mismatch":
         message = f"{err['input']!r} is not allowed here"
         valid = f"text matching {ctx.get('pattern')}"

@@ -54,8 +54,38 @@ def load_matrix_spec(path: Path) -> tuple[MatrixSpec, Source]:
     return spec, source
 
 
+def strength_problem(strategy: str, dimensions: int) -> str | None:
+    """Why `t=N` cannot apply to a matrix of `dimensions` dimensions (None when it can)."""
+    if not strategy.startswith("t="):
+        return None
+    t = int(strategy.removeprefix("t="))
+    if t <= dimensions:
+        return None
+    return f"{strategy} is more than the {dimensions} dimension(s) of the matrix"
+
+
+def strength_valid(dimensions: int) -> str:
+    """The strategies valid for a matrix of `dimensions` dimensions."""
+    return f"full, or t=N with 1 <= N <= {dimensions}"
+
+
+def _strength_issues(spec: MatrixSpec, source: Source) -> Iterator[Issue]:
+    count = len(spec.dimensions)
+    for name, profile in spec.profiles.items():
+        reduction = profile.reduction
+        placed: list[tuple[KeyPath, str]] = (
+            [(("profiles", name, "reduction"), reduction)]
+            if isinstance(reduction, str)
+            else [(("profiles", name, "reduction", t), r) for t, r in reduction.items()]
+        )
+        for where, strategy in placed:
+            problem = strength_problem(strategy, count)
+            if problem:
+                yield source.issue(where, problem, strength_valid(count))
+
+
 def _semantic_issues(spec: MatrixSpec, source: Source) -> list[Issue]:
-    issues: list[Issue] = []
+    issues: list[Issue] = list(_strength_issues(spec, source))
     for name, profile in spec.profiles.items():
         if isinstance(profile.reduction, dict):
             for tier in profile.reduction:

@@ -25,6 +25,13 @@ TIER_NAMES: tuple[TierName, ...] = ("certified", "documented", "experimental")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 VALUE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 STRATEGY_RE = re.compile(r"^(full|t=[1-9][0-9]*)$")
+# Every cell id names every dimension, and planning walks them recursively: far above any real
+# matrix (the project's has 5), far below Python's recursion limit.
+MAX_DIMENSIONS = 64
+# Every candidate cell is checked against every rule while planning.
+MAX_CONSTRAINTS = 200
+# Seeds are fed to random.Random; a fixed 32-bit range keeps them portable and printable.
+MAX_SEED = 2**32 - 1
 
 
 def invalid(message: str, valid: str) -> PydanticCustomError:
@@ -50,6 +57,40 @@ def _dimension_name(name: str) -> str:
     return name
 
 
+def check_seed(seed: int) -> str | None:
+    """Why `seed` is out of range (None when it is in range)."""
+    if 0 <= seed <= MAX_SEED:
+        return None
+    return f"seed {seed} is out of range"
+
+
+def _seed(seed: int) -> int:
+    problem = check_seed(seed)
+    if problem:
+        raise invalid(problem, f"an integer from 0 to {MAX_SEED}")
+    return seed
+
+
+def _profile_name(name: str) -> str:
+    # the name becomes a folder of the run history (.certify/history/NAME): no separators, no ..
+    if not NAME_RE.match(name):
+        raise invalid(
+            f"profile name {name!r} is not a lower-case identifier (it names a history folder)",
+            "lower-case letters, digits, _ and - (starting with a letter)",
+        )
+    return name
+
+
+def _suite_name(name: str) -> str:
+    # a suite is the folder scenarios/NAME: a name with / or .. would point elsewhere
+    if not NAME_RE.match(name):
+        raise invalid(
+            f"{name!r} is not a suite folder name certify looks up (scenarios/NAME)",
+            "lower-case letters, digits, _ and - (starting with a letter)",
+        )
+    return name
+
+
 def _entry_name(name: str) -> str:
     if not NAME_RE.match(name):
         raise invalid(
@@ -62,6 +103,7 @@ def _entry_name(name: str) -> str:
 # Checked per key, so a bad name is reported at its own line even when other entries are bad too.
 ValueName = Annotated[str, AfterValidator(_value_name)]
 DimensionName = Annotated[str, AfterValidator(_dimension_name)]
+ProfileName = Annotated[str, AfterValidator(_profile_name)]
 
 
 # A selector maps dimension names to one glob or a list of globs ("4.*", "iceberg-*");
@@ -191,8 +233,10 @@ class ProfileSpec(Strict):
     tiers: list[TierName] = Field(default_factory=lambda: list(TIER_NAMES), min_length=1)
     select: list[Selector] = Field(default_factory=list)
     reduction: str | dict[TierName, str] = "full"
-    seed: int = 0
-    suites: list[str] = Field(default_factory=lambda: ["smoke"])
+    seed: Annotated[int, AfterValidator(_seed)] = 0
+    suites: list[Annotated[str, AfterValidator(_suite_name)]] = Field(
+        default_factory=lambda: ["smoke"]
+    )
     chaos: list[Annotated[ChaosEntry, BeforeValidator(_named)]] = Field(default_factory=list)
     load: list[Annotated[LoadEntry, BeforeValidator(_named)]] = Field(default_factory=list)
     retry: RetrySpec | None = None
@@ -246,8 +290,8 @@ class MatrixSpec(Strict):
     schema_: Literal["certify.matrix/1"] = Field(alias="schema")
     name: str = Field(pattern=NAME_RE.pattern)
     description: str = ""
-    dimensions: dict[DimensionName, DimensionSpec] = Field(min_length=1)
-    constraints: list[Constraint] = Field(default_factory=list)
+    dimensions: dict[DimensionName, DimensionSpec] = Field(min_length=1, max_length=MAX_DIMENSIONS)
+    constraints: list[Constraint] = Field(default_factory=list, max_length=MAX_CONSTRAINTS)
     tiers: dict[TierName, TierSpec] = Field(default_factory=dict)
     default_tier: TierName = "experimental"
-    profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
+    profiles: dict[ProfileName, ProfileSpec] = Field(default_factory=dict)

@@ -15,11 +15,13 @@ module-level literals instead (`ast.literal_eval`):
 from __future__ import annotations
 
 import ast
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from certify.config.selector import unmet
+from certify.config.source import Unreadable, read_bounded
 from certify.errors import ProfileError
 from certify.load.shapes import SHAPES, bounded, check_shape
 from certify.load.slo import check_slo
@@ -64,9 +66,12 @@ def profile_path(root: Path, name: str) -> Path:
 
 def _literals(path: Path) -> dict[str, object]:
     try:
-        tree = ast.parse(path.read_text(), str(path))
-    except (OSError, SyntaxError) as exc:
-        raise ProfileError(f"{path}: cannot read the locustfile ({exc})") from None
+        tree = ast.parse(read_bounded(path), str(path))
+    except Unreadable as exc:
+        raise ProfileError(f"{path}: {exc.message} ({exc.valid})") from None
+    except (SyntaxError, RecursionError, MemoryError) as exc:  # nesting beyond the parser
+        why = str(exc) or "nested too deeply"
+        raise ProfileError(f"{path}: cannot read the locustfile ({why})") from None
     found: dict[str, object] = {}
     for node in tree.body:
         targets = node.targets if isinstance(node, ast.Assign) else []
@@ -77,7 +82,7 @@ def _literals(path: Path) -> dict[str, object]:
             if isinstance(target, ast.Name) and target.id in _NAMES and value is not None:
                 try:
                     found[target.id] = ast.literal_eval(value)
-                except ValueError:
+                except (ValueError, TypeError, RecursionError, MemoryError):
                     raise ProfileError(
                         f"{path}:{node.lineno}: {target.id} must be a literal (a str, number, "
                         "list or dict), not an expression"
@@ -104,9 +109,12 @@ def _declared_number(path: Path, found: Mapping[str, object], name: str, default
     try:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError
-        return float(value)
-    except ValueError:
-        raise ProfileError(f"{path}: {name} must be a number, not {value!r}") from None
+        number = float(value)
+        if not math.isfinite(number):  # int(nan) and int(inf) fail; inf seconds never ends
+            raise ValueError
+        return number
+    except (ValueError, OverflowError):
+        raise ProfileError(f"{path}: {name} must be a finite number, not {value!r}") from None
 
 
 def read_profile(root: Path, name: str) -> LoadProfile:
@@ -120,12 +128,15 @@ def read_profile(root: Path, name: str) -> LoadProfile:
     found = _literals(path)
     try:
         shape = check_shape(str(found.get("SHAPE", "ramp")))
+    except ValueError as exc:
+        raise ProfileError(f"{path}: {exc} (valid shapes: {', '.join(SHAPES)})") from None
+    try:
         slo = {
-            str(sel): check_slo(_mapping(th, f"SLO[{sel!r}]"), f"{path}: SLO[{sel!r}]")
+            str(sel): check_slo(_mapping(th, f"SLO[{sel!r}]"), f"SLO[{sel!r}]")
             for sel, th in _mapping(found.get("SLO", {}), "SLO").items()
         }
     except (ValueError, TypeError) as exc:
-        raise ProfileError(f"{path}: {exc} (valid shapes: {', '.join(SHAPES)})") from None
+        raise ProfileError(f"{path}: {exc}") from None
     requires = {
         k: tuple(str(v) for v in (vs if isinstance(vs, list | tuple) else [vs]))
         for k, vs in _declared_map(path, found, "REQUIRES").items()

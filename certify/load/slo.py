@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -58,10 +59,26 @@ def check_slo(slo: Mapping[str, object], where: str) -> dict[str, float]:
     for key, value in slo.items():
         if key not in METRICS:
             raise ValueError(f"{where}: unknown SLO metric {key!r} (valid: {', '.join(METRICS)})")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ValueError(f"{where}: SLO {key} must be a number >= 0, got {value!r}")
-        out[key] = float(value)
+        threshold = _threshold(value)
+        if threshold is None:
+            raise ValueError(f"{where}: SLO {key} must be a finite number >= 0, got {value!r}")
+        out[key] = threshold
     return out
+
+
+def _threshold(value: object) -> float | None:
+    """`value` as a finite threshold >= 0, else None.
+
+    NaN compares false with everything, so a NaN threshold would never be missed; infinity
+    (`1e999` in a locustfile) would never be missed either.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
 
 
 def resolve(

@@ -72,6 +72,10 @@ def _required_by_search(space: Space, dim_sets: Sequence[tuple[int, ...]]) -> se
 def required_tuples(space: Space, t: int) -> set[ValueTuple]:
     """Every t-tuple (t clamped to the number of dims) some valid cell contains."""
     dim_sets = list(combinations(range(len(space.names)), min(t, len(space.names))))
+    if len(dim_sets) == 1 and t >= len(space.names):
+        # the tuples are the valid cells: walking them prunes what the rules exclude, where a
+        # search would test every combination of a product its rules may cut to a few cells
+        return _required_by_enumeration(space, dim_sets)
     if space.total <= ENUMERATE_LIMIT and space.total * len(dim_sets) <= PROJECTION_LIMIT:
         return _required_by_enumeration(space, dim_sets)
     return _required_by_search(space, dim_sets)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from certify.config.matrix_file import parse_matrix
 from certify.config.models import TIERS, MatrixSpec, ProfileSpec, Selector, ValueSpec
 from certify.config.policy import is_policy_file, parse_policy
-from certify.config.source import Source
+from certify.config.source import KeyPath, Source, Unreadable, read_bounded
 from certify.errors import ConfigError, Issue
 from certify.matrix.constraints import (
     FALSE,
@@ -21,6 +21,8 @@ from certify.matrix.constraints import (
     exclude_rule,
     require_rule,
 )
+from certify.matrix.references import LoadCheck, project_root, reference_issues
+from certify.matrix.size import size_problem, strength
 from certify.matrix.space import Space
 
 
@@ -31,9 +33,11 @@ class Matrix:
     spec: MatrixSpec
     path: Path
     space: Space
+    # where each key of the file is, to locate problems found after loading (names, sizes)
+    source: Source | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_spec(cls, spec: MatrixSpec, path: Path) -> Matrix:
+    def from_spec(cls, spec: MatrixSpec, path: Path, source: Source | None = None) -> Matrix:
         """Compile the spec's constraints into a Space."""
         names = tuple(spec.dimensions)
         values = tuple(tuple(d.values) for d in spec.dimensions.values())
@@ -45,7 +49,7 @@ class Matrix:
                 assert rule.require is not None
                 when = compile_selector(rule.when, names, values) if rule.when else None
                 rules.append(require_rule(compile_selector(rule.require, names, values), when))
-        return cls(spec, path, Space(names, values, tuple(rules)))
+        return cls(spec, path, Space(names, values, tuple(rules)), source)
 
     @property
     def name(self) -> str:
@@ -108,8 +112,10 @@ def _space_issues(matrix: Matrix, source: Source) -> list[Issue]:
         ]
     issues = []
     for name, profile in matrix.spec.profiles.items():
-        spaces = [matrix.space.restricted(matrix.profile_rules(profile, t)) for t in profile.tiers]
-        if all(s.complete(s.blank()) is None for s in spaces):
+        spaces: dict[str, Space] = {
+            t: matrix.space.restricted(matrix.profile_rules(profile, t)) for t in profile.tiers
+        }
+        if all(s.complete(s.blank()) is None for s in spaces.values()):
             issues.append(
                 source.issue(
                     ("profiles", name),
@@ -117,7 +123,25 @@ def _space_issues(matrix: Matrix, source: Source) -> list[Issue]:
                     "tiers and select that match at least one cell",
                 )
             )
+        issues.extend(_size_issues(source, name, profile, spaces))
     return issues
+
+
+def _size_issues(
+    source: Source, name: str, profile: ProfileSpec, spaces: Mapping[str, Space]
+) -> Iterator[Issue]:
+    """A tier of the profile too large to plan under its reduction, refused before expanding."""
+    for tier, space in spaces.items():
+        if space.complete(space.blank()) is None:
+            continue
+        strategy = profile.strategy_for(tier)
+        found = size_problem(space, strength(strategy, len(space.names)))
+        if found is None:
+            continue
+        where: KeyPath = ("profiles", name, "reduction")
+        if isinstance(profile.reduction, dict) and tier in profile.reduction:
+            where = (*where, tier)
+        yield source.issue(where, f"tier {tier} under {strategy}: {found[0]}", found[1])
 
 
 def load_matrix(path: Path) -> Matrix:
@@ -125,7 +149,7 @@ def load_matrix(path: Path) -> Matrix:
     spec, source, issues = parse_matrix(path)
     if spec is None or issues:
         raise ConfigError(issues)
-    matrix = Matrix.from_spec(spec, path)
+    matrix = Matrix.from_spec(spec, path, source)
     issues = _space_issues(matrix, source)
     if issues:
         raise ConfigError(issues)
@@ -138,18 +162,37 @@ def matrix_files(root: Path) -> list[Path]:
     return sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
 
 
-def validate_files(paths: Sequence[Path]) -> list[Issue]:
-    """Every issue in every file, matrix or policy (a missing file is an issue too)."""
+def validate_files(
+    paths: Sequence[Path],
+    root: Path | None = None,
+    check_load: LoadCheck | None = None,
+) -> list[Issue]:
+    """Every issue in every file, matrix or policy (a missing file is an issue too).
+
+    A matrix's suites, experiments and load profiles must exist in its project: the folder
+    holding `matrices/` for a file there, else `root` (not checked when neither applies);
+    `check_load` returns what is wrong inside an existing locustfile, if anything.
+    """
     issues: list[Issue] = []
     for path in paths:
         if not path.exists():
             issues.append(Issue(str(path), 1, "", "no such file", "a path to a matrix YAML file"))
             continue
+        try:
+            read_bounded(path)  # before sniffing its schema: a FIFO must not block the sniffer
+        except Unreadable as exc:
+            issues.append(exc.issue(path))
+            continue
         if is_policy_file(path):  # `schema: certify.policy/1`: the release policy
             issues.extend(parse_policy(path)[2])
             continue
         try:
-            load_matrix(path)
+            matrix = load_matrix(path)
         except ConfigError as exc:
             issues.extend(exc.issues)
+            continue
+        project = project_root(path, root)
+        if project is not None:
+            assert matrix.source is not None  # load_matrix keeps it
+            issues.extend(reference_issues(matrix.spec, matrix.source, project, None, check_load))
     return issues

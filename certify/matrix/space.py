@@ -115,6 +115,34 @@ class Space:
 
         yield from walk(0)
 
+    def count_valid(self, limit: int, budget: int) -> int | None:
+        """Valid cells, counted up to `limit` + 1; None when `budget` rule checks ran out.
+
+        Walks like `iter_valid` without keeping cells, so a space too large to expand is told
+        apart from a large product that its rules cut down, in bounded time.
+        """
+        current = self.blank()
+        count = steps = 0
+
+        def walk(dim: int) -> bool:  # False: stop (limit passed or budget spent)
+            nonlocal count, steps
+            if dim == len(self.names):
+                count += self.valid(current)
+                return count <= limit
+            for value in range(len(self.values[dim])):
+                steps += max(1, len(self.rules))  # one prefix: every rule evaluated once
+                if steps > budget:
+                    return False
+                current[dim] = value
+                if self.consistent(current) and not walk(dim + 1):
+                    return False
+            current[dim] = UNSET
+            return True
+
+        if walk(0) or count > limit:
+            return count
+        return None
+
     def decode(self, row: Sequence[int]) -> dict[str, str]:
         """Value names of a complete assignment, keyed by dimension."""
         return {n: self.values[d][v] for d, (n, v) in enumerate(zip(self.names, row, strict=True))}

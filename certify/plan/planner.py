@@ -9,11 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from certify.cell import Cell
-from certify.config.models import TIERS, ChaosEntry, LoadEntry, ProfileSpec
+from certify.config.matrix_file import strength_problem, strength_valid
+from certify.config.models import MAX_SEED, TIERS, ChaosEntry, LoadEntry, ProfileSpec, check_seed
 from certify.errors import ConfigError, UsageError
 from certify.matrix.coverage import check_coverage
 from certify.matrix.covering import covering_array
 from certify.matrix.model import Matrix, load_matrix
+from certify.matrix.references import LoadCheck, reference_issues
+from certify.matrix.size import size_problem
+from certify.matrix.space import Space
 
 _T_RE = re.compile(r"^t=([1-9][0-9]*)$")
 
@@ -160,7 +164,25 @@ def parse_strategy(text: str, dimensions: int) -> int:
     match = _T_RE.match(text)
     if not match:
         raise UsageError(f"--strategy {text!r} is not valid (valid: full, t=1, t=2, t=3, ...)")
-    return min(int(match.group(1)), dimensions)
+    problem = strength_problem(text, dimensions)
+    if problem:
+        raise UsageError(f"--strategy {problem} (valid: {strength_valid(dimensions)})")
+    return int(match.group(1))
+
+
+def _check_seed(seed: int) -> None:
+    problem = check_seed(seed)
+    if problem:
+        raise UsageError(f"--seed: {problem} (valid: an integer from 0 to {MAX_SEED})")
+
+
+def _check_size(matrix: Matrix, profile: str, tier: str, space: Space, t: int) -> None:
+    """Refuse a tier too large to plan before anything is expanded."""
+    found = size_problem(space, t)
+    if found is not None:
+        raise UsageError(
+            f"{matrix.path}: profile {profile!r}, tier {tier}: {found[0]} (valid: {found[1]})"
+        )
 
 
 def _runtime(matrix: Matrix, values: Mapping[str, str]) -> str:
@@ -178,6 +200,8 @@ def build_plan(
     if profile is None:
         known = ", ".join(sorted(matrix.spec.profiles)) or "none defined"
         raise UsageError(f"{matrix.path}: no profile {profile_name!r} (valid: {known})")
+    if seed is not None:
+        _check_seed(seed)
     seed = profile.seed if seed is None else seed
     cells: list[PlannedCell] = []
     groups: list[CoverageGroup] = []
@@ -187,6 +211,7 @@ def build_plan(
             continue
         chosen = strategy or profile.strategy_for(tier)
         t = parse_strategy(chosen, len(space.names))
+        _check_size(matrix, profile_name, tier, space, t)
         rows = list(space.iter_valid()) if t == len(space.names) else covering_array(space, t, seed)
         coverage = check_coverage(space, rows, t)
         groups.append(
@@ -239,8 +264,24 @@ def _planned(
     return out
 
 
-def find_profile(root: Path, profile: str, matrix_path: Path | None) -> Matrix:
-    """The matrix to plan `profile` from: the given file, or the one project matrix defining it."""
+def find_profile(
+    root: Path, profile: str, matrix_path: Path | None, check_load: LoadCheck | None = None
+) -> Matrix:
+    """The matrix to plan `profile` from: the given file, or the one project matrix defining it.
+
+    The profile's suites, experiments and load profiles must exist under `root` (ConfigError
+    naming each one that does not, at its line); `check_load` also reads each locustfile.
+    """
+    chosen = _owner(root, profile, matrix_path)
+    if chosen.source is not None and profile in chosen.spec.profiles:
+        project = root.absolute()  # messages name the folders looked in, whatever the cwd
+        issues = reference_issues(chosen.spec, chosen.source, project, [profile], check_load)
+        if issues:
+            raise ConfigError(issues)
+    return chosen
+
+
+def _owner(root: Path, profile: str, matrix_path: Path | None) -> Matrix:
     from certify.matrix.model import matrix_files
 
     if matrix_path is not None:

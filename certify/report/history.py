@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from certify.errors import UsageError
 from certify.report.jsondoc import integer, number, obj, objs, text
 from certify.results.findings import JsonObject, JsonValue
 
@@ -226,6 +227,20 @@ def _read_outcomes(path: Path) -> tuple[str, dict[Key, Outcome]]:
     return str(doc["run"]["id"]), outcomes(doc)
 
 
+def check_profile_name(profile: str, folder: Path) -> str:
+    """`profile` if it names one folder inside `folder`; UsageError (exit 2) when it would not.
+
+    A profile name comes from a matrix or a report, both of which a user may hand-edit:
+    `../x`, `/abs`, `a/b` or `.hidden` must never decide where certify writes.
+    """
+    if not profile or profile.startswith(".") or any(c in profile for c in "/\\\0:"):
+        raise UsageError(
+            f"profile name {profile!r} would write outside the history folder {folder} "
+            "(valid: a name without /, \\, : or a leading dot, e.g. nightly)"
+        )
+    return profile
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "_"
 
@@ -237,7 +252,7 @@ class History:
         self.folder = folder
 
     def _dir(self, profile: str) -> Path:
-        return self.folder / _safe(profile)
+        return self.folder / _safe(check_profile_name(profile, self.folder))
 
     def _entries(self, profile: str) -> list[Path]:
         folder = self._dir(profile)
