@@ -334,12 +334,16 @@ def verify(
     attestation: Path | None = None,
     keep: Sequence[str] = ("report.json", "plan.json"),
 ) -> Verification:
-    """Verify `bundle` with the ed25519 public key in PEM file `key`; never extracts to disk.
+    """Verify `bundle` with the ed25519 public key `key`; never extracts to disk.
 
-    `attestation` defaults to `attestation_path(bundle)`. Raises UnusableReport (exit 2, one
-    message naming the file and the fix) when the bundle, the attestation or the key cannot be
-    read at all: missing, not a regular file, not gzip, not a tar, no readable MANIFEST.json,
-    not a DSSE envelope, not an ed25519 public key. Everything found wrong in a readable bundle
+    `key` is a PEM file or `env:NAME`; `attestation` defaults to `attestation_path(bundle)`;
+    `keep` names the members whose verified bytes come back in `Verification.members` (a member
+    that is missing or differs from the manifest is never among them).
+
+    Raises UnusableReport when the bundle or the attestation cannot be read at all (missing,
+    not a regular file, not gzip, not a tar, no readable MANIFEST.json, not a DSSE envelope per
+    line) and UsageError when the key is not an ed25519 public key: both exit 2 with one message
+    naming the file and the fix. Everything found wrong in a readable bundle
     (tampering: exit 1) is a line of `Verification.problems`; an empty tuple means verified.
     """
     public = load_public_key(str(key))
