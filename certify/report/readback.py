@@ -73,6 +73,8 @@ def read_report(path: Path) -> JsonObject:
         raise UnusableReport(f"{path}: cannot read the report: {exc}") from None
     try:
         doc = json.loads(body)
+    except RecursionError:
+        raise UnusableReport(f"{path}: nested too deeply to be a certify report") from None
     except ValueError as exc:
         raise UnusableReport(f"{path}: not valid JSON (truncated or damaged?): {exc}") from None
     validator = jsonschema.Draft202012Validator(schema())

@@ -1,7 +1,9 @@
-"""`certify gate`, `certify report merge|bundle|verify` on a real run's report, tampered with.
+"""`certify gate` on a real run, and `certify report merge|bundle|verify`, tampered with.
 
-Every tampering must fail: exit 1 with a reason naming the cell and the criterion, or exit 2
-when the report cannot be read at all.
+The gate re-derives every verdict from the run's records (results.sqlite), plan.json, the
+repository's policy and matrix: a report alone is not evidence. Every tampering must fail: exit 1
+with a reason naming what was wrong, or exit 2 when the input cannot be read at all.
+tests/acceptance/test_tamper.py goes through many more edits of a real smoke run.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import copy
 import io
 import json
 import shutil
+import sqlite3
 import tarfile
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,8 +28,8 @@ HIVE_A, HIVE_B, GLUE_A, GLUE_B = CELLS
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One passing run: hive cells certified, glue cells (documented tier) not_run."""
+def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(project, run folder) of one passing run: hive cells certified, glue cells not_run."""
     base = tmp_path_factory.mktemp("gate")
     project = make_report_project(base / "project")
     out = base / "run"
@@ -34,13 +38,26 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "--history", str(base / "history"),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out
+    return project, out
+
+
+@pytest.fixture(scope="module")
+def run_dir(made: tuple[Path, Path]) -> Path:
+    return made[1]
 
 
 @pytest.fixture
 def doc(run_dir: Path) -> dict[str, Any]:
     """A fresh copy of the run's report to tamper with."""
     return copy.deepcopy(report_of(run_dir))
+
+
+@pytest.fixture
+def folder(run_dir: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the run folder's evidence to tamper with."""
+    dest = tmp_path / "run"
+    shutil.copytree(run_dir, dest, ignore=shutil.ignore_patterns("work", "evidence"))
+    return dest
 
 
 def _write(tmp_path: Path, doc: dict[str, Any], name: str = "report.json") -> Path:
@@ -54,67 +71,106 @@ def _cell(doc: dict[str, Any], cell_id: str) -> dict[str, Any]:
     return next(c for c in doc["cells"] if c["id"] == cell_id)
 
 
-def _gate(path: Path, *extra: str) -> tuple[int, list[str]]:
-    proc = certify("gate", str(path), *extra)
-    assert "Traceback" not in proc.stderr
-    return proc.returncode, (proc.stdout + proc.stderr).splitlines()
+Gate = Callable[..., tuple[int, list[str]]]
 
 
-def test_the_untouched_report_passes(run_dir: Path) -> None:
-    assert _gate(run_dir) == (0, ["gate: PASS"])
+@pytest.fixture(scope="module")
+def gate(made: tuple[Path, Path]) -> Gate:
+    """`gate(PATH, *options)`: `certify gate` under the project's rules; (exit code, lines)."""
+
+    def run(path: Path, *extra: str) -> tuple[int, list[str]]:
+        proc = certify("gate", str(path), "--root", str(made[0]), *extra)
+        assert "Traceback" not in proc.stderr
+        return proc.returncode, (proc.stdout + proc.stderr).splitlines()
+
+    return run
 
 
-def test_deleting_a_cells_records_fails_the_gate(doc: dict[str, Any], tmp_path: Path) -> None:
+def _set_status(folder: Path, cell_id: str, status: str) -> None:
+    """Rewrite the store's records of a cell with another status (row and body alike)."""
+    with sqlite3.connect(folder / "results.sqlite") as db:
+        rows = db.execute("SELECT rowid, body FROM records WHERE cell_id = ?", (cell_id,))
+        for rowid, body in rows.fetchall():
+            record = {**json.loads(body), "status": status}
+            db.execute(
+                "UPDATE records SET status = ?, body = ? WHERE rowid = ?",
+                (status, json.dumps(record), rowid),
+            )
+
+
+def test_the_untouched_run_passes(gate: Gate, run_dir: Path) -> None:
+    assert gate(run_dir) == (0, ["gate: PASS"])
+    assert gate(run_dir / "report.json") == (0, ["gate: PASS"])
+
+
+def test_deleting_a_cells_records_from_the_report_fails_the_gate(
+    gate: Gate, doc: dict[str, Any], folder: Path
+) -> None:
+    dropped = [(t["test_id"], t["status"]) for t in _cell(doc, HIVE_A)["tests"]]
     _cell(doc, HIVE_A)["tests"] = []
-    rc, lines = _gate(_write(tmp_path, doc))
+    rc, lines = gate(_write(folder, doc))
     assert rc == 1
-    assert lines == [
-        "gate: FAIL",
-        f"{HIVE_A} (certified): incomplete: suite:smoke: suite smoke: no results recorded "
-        "(the run did not finish it)",
+    assert lines[0] == "gate: FAIL"
+    assert lines[1 : 1 + len(dropped)] == [
+        f"cell {HIVE_A}: report.json lacks test {test} (status {status} in results.sqlite): "
+        "a record was dropped"
+        for test, status in dropped
     ]
 
 
-def test_a_truncated_report_is_unusable(run_dir: Path, tmp_path: Path) -> None:
+def test_a_report_without_its_records_fails_closed(
+    gate: Gate, doc: dict[str, Any], tmp_path: Path
+) -> None:
+    path = _write(tmp_path / "alone", doc)
+    assert gate(path) == (
+        1,
+        [
+            "gate: FAIL",
+            f"{path.parent}: no results.sqlite or plan.json beside report.json: a report alone "
+            "is not evidence, its verdicts cannot be re-derived from records (gate the run "
+            "folder or its bundle)",
+        ],
+    )
+
+
+def test_a_truncated_report_is_unusable(gate: Gate, run_dir: Path, folder: Path) -> None:
     text = (run_dir / "report.json").read_text()
-    path = tmp_path / "report.json"
+    path = folder / "report.json"
     path.write_text(text[: len(text) // 2])
-    rc, lines = _gate(path)
+    rc, lines = gate(path)
     assert rc == 2
     assert lines[0].startswith(f"certify: {path}: not valid JSON (truncated or damaged?)")
 
 
 def test_a_missing_or_schema_invalid_report_is_unusable(
-    doc: dict[str, Any], tmp_path: Path
+    gate: Gate, doc: dict[str, Any], folder: Path, tmp_path: Path
 ) -> None:
-    assert _gate(tmp_path / "nope.json") == (
+    assert gate(tmp_path / "nope.json") == (
         2,
         [f"certify: {tmp_path / 'nope.json'}: no such report"],
     )
     _cell(doc, HIVE_A)["verdict"] = "great"
-    rc, lines = _gate(_write(tmp_path, doc))
+    rc, lines = gate(_write(folder, doc))
     assert rc == 2
     assert "not a valid certify.report/1 document at cells[0].verdict" in lines[0]
 
 
-def test_a_required_suite_marked_not_run_fails_the_gate(
-    doc: dict[str, Any], tmp_path: Path
+def test_a_required_suite_whose_records_are_not_run_fails_the_gate(
+    gate: Gate, folder: Path
 ) -> None:
-    for test in _cell(doc, HIVE_B)["tests"]:
-        test["status"] = "not_run"
-    _cell(doc, HIVE_B)["verdict"] = "certified"  # the recorded verdict is not trusted
-    rc, lines = _gate(_write(tmp_path, doc))
+    _set_status(folder, HIVE_B, "not_run")  # the report.json's verdict is not trusted
+    rc, lines = gate(folder)
     assert rc == 1
-    [reason] = lines[1:]
-    assert reason.startswith(f"{HIVE_B} (certified): not_run: suite:smoke: ")
+    assert any(line.startswith(f"{HIVE_B} (certified): not_run: suite:smoke: ") for line in lines)
 
 
-def test_an_unknown_status_fails_the_gate(doc: dict[str, Any], tmp_path: Path) -> None:
-    _cell(doc, HIVE_A)["tests"][0]["status"] = "passed-ish"
-    rc, lines = _gate(_write(tmp_path, doc))
+def test_an_unknown_status_fails_the_gate(gate: Gate, folder: Path) -> None:
+    _set_status(folder, HIVE_A, "passed-ish")
+    rc, lines = gate(folder)
     assert rc == 1
-    assert lines[1].startswith(f"{HIVE_A} (certified): failed: suite:smoke: ")
-    assert ": passed-ish: " in lines[1]
+    [reason] = [line for line in lines if line.startswith(f"{HIVE_A} (certified): ")]
+    assert reason.startswith(f"{HIVE_A} (certified): failed: suite:smoke: ")
+    assert ": passed-ish: " in reason
 
 
 def _policy(tmp_path: Path, expires: date) -> Path:
@@ -132,22 +188,34 @@ def _policy(tmp_path: Path, expires: date) -> Path:
     return path
 
 
-def test_a_waiver_covers_missing_evidence_until_it_expires(run_dir: Path, tmp_path: Path) -> None:
+def test_a_waiver_covers_missing_evidence_until_it_expires(
+    gate: Gate, folder: Path, tmp_path: Path
+) -> None:
     # glue cells are not_run; blocking them makes the gate fail unless a valid waiver covers them
-    rc, lines = _gate(run_dir, "--policy", str(_policy(tmp_path, date.today())))
-    assert (rc, lines) == (0, ["gate: PASS"])
-    rc, lines = _gate(run_dir, "--policy", str(_policy(tmp_path, date.today() - timedelta(days=1))))
+    valid = _policy(tmp_path, date.today())
+    # a report decided under another policy than the gate's fails by the embedded digest ...
+    rc, lines = gate(folder, "--policy", str(valid))
     assert rc == 1
-    expired = (date.today() - timedelta(days=1)).isoformat()
+    assert lines[1].startswith("the policy embedded in report.json (sha256 ")
+    # ... and passes once it is decided under the gate's policy
+    rendered = certify("report", str(folder), "--policy", str(valid), "--no-history")
+    assert rendered.returncode == 0, rendered.stderr
+    assert gate(folder, "--policy", str(valid)) == (0, ["gate: PASS"])
+    expired = _policy(tmp_path, date.today() - timedelta(days=1))
+    rendered = certify("report", str(folder), "--policy", str(expired), "--no-history")
+    assert rendered.returncode == 0, rendered.stderr
+    rc, lines = gate(folder, "--policy", str(expired))
+    assert rc == 1
+    day = (date.today() - timedelta(days=1)).isoformat()
     for line, cell in zip(lines[1:], (GLUE_A, GLUE_B), strict=True):
         assert line.startswith(f"{cell} (documented): not_run: suite:smoke: waiver suite:smoke")
-        assert f"expired on {expired} and no longer waives suite:smoke" in line
+        assert f"expired on {day} and no longer waives suite:smoke" in line
 
 
-def test_an_invalid_policy_is_a_usage_error(run_dir: Path, tmp_path: Path) -> None:
+def test_an_invalid_policy_is_a_usage_error(gate: Gate, run_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text("schema: certify.policy/1\nblocking_tiers: gold\n")
-    rc, lines = _gate(run_dir, "--policy", str(bad))
+    rc, lines = gate(run_dir, "--policy", str(bad))
     assert rc == 2
     assert lines[0] == f"{bad}:2: blocking_tiers: got str 'gold' (valid: a list)"
 
@@ -257,16 +325,51 @@ def test_a_bundle_of_a_folder_without_a_report_is_refused(tmp_path: Path) -> Non
         create_bundle(tmp_path)
 
 
-def test_a_report_from_before_policy_files_is_decided_under_its_recorded_rules(
-    doc: dict[str, Any], tmp_path: Path
+def test_a_report_from_before_the_gate_s_checks_fails_closed(
+    gate: Gate, doc: dict[str, Any], folder: Path
 ) -> None:
+    # reports before policy files embedded a bare policy, recorded no matrix digest and did not
+    # list what each cell planned: nothing ties them to the repository's rules any more
     doc["gate"]["policy"] = {
         "blocking_tiers": ["certified"],
         "require_complete_coverage": True,
         "max_reasons_per_cell": 5,
         "notes": [],
     }
-    for cell in doc["cells"]:
-        cell.pop("planned")
-        cell.pop("unfinished")
-    assert _gate(_write(tmp_path, doc)) == (0, ["gate: PASS"])
+    del doc["run"]["matrix_sha256"]
+    rc, lines = gate(_write(folder, doc))
+    assert rc == 1
+    assert lines[1].startswith("the policy embedded in report.json (sha256 ")
+    assert lines[2].startswith("report.json records no digest of its matrix (run.matrix_sha256)")
+
+
+def test_a_bundle_is_judged_like_its_run_folder(gate: Gate, run_dir: Path, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    assert certify("report", "keygen", "--out", str(keys)).returncode == 0
+    bundle = tmp_path / "run.tar.gz"
+    signed = certify(
+        "report", "bundle", str(run_dir), "--out", str(bundle), "--sign",
+        str(keys / "certify-signing.key"),
+    )  # fmt: skip
+    assert signed.returncode == 0, signed.stderr
+    assert gate(bundle) == (0, ["gate: PASS"])
+    assert gate(bundle, "--key", str(keys / "certify-signing.pub")) == (0, ["gate: PASS"])
+    # a bundle whose report was edited and repacked with a fresh manifest: the records tell
+    edited = tmp_path / "edited"
+    shutil.copytree(run_dir, edited, ignore=shutil.ignore_patterns("work", "evidence"))
+    doc = json.loads((edited / "report.json").read_text())
+    _cell(doc, HIVE_A)["tests"][0]["status"] = "failed"
+    (edited / "report.json").write_text(json.dumps(doc))
+    repacked = tmp_path / "repacked.tar.gz"
+    assert certify("report", "bundle", str(edited), "--out", str(repacked)).returncode == 0
+    rc, lines = gate(repacked)
+    assert rc == 1
+    assert lines[1].startswith(f"cell {HIVE_A} test ")
+    assert 'status is "failed" in report.json but "passed" from its records' in lines[1]
+    # and the signature of the first bundle does not cover the second
+    shutil.copy(bundle.with_name(bundle.name + ".intoto.jsonl"), repacked.with_name(
+        repacked.name + ".intoto.jsonl"))  # fmt: skip
+    rc, lines = gate(repacked, "--key", str(keys / "certify-signing.pub"))
+    assert rc == 1
+    assert any("attestation: the signed subject sha256 is not the bundle's" in x for x in lines)
