@@ -14,6 +14,7 @@ from rich.table import Table
 
 from certify.cli.validate_cmd import locustfile_problem
 from certify.matrix.model import Matrix
+from certify.matrix.references import project_root
 from certify.plan import Plan, build_plan, find_profile
 from certify.platforms.base import Assessment
 
@@ -44,7 +45,9 @@ def plan(
     ] = None,
 ) -> None:
     """Expand or reduce the matrix under a profile and print the plan with its coverage."""
-    chosen = find_profile(root, profile, matrix, locustfile_problem)
+    # a plan runs nothing: a matrix of another project (its matrices/) is checked against it
+    project = project_root(matrix, root) if matrix is not None else root
+    chosen = find_profile(root, profile, matrix, locustfile_problem, project)
     result = build_plan(chosen, profile, strategy, seed)
     verdicts = runnable(chosen, result, platform) if platform else None
     if format is Format.json:

@@ -265,17 +265,22 @@ def _planned(
 
 
 def find_profile(
-    root: Path, profile: str, matrix_path: Path | None, check_load: LoadCheck | None = None
+    root: Path,
+    profile: str,
+    matrix_path: Path | None,
+    check_load: LoadCheck | None = None,
+    project: Path | None = None,
 ) -> Matrix:
     """The matrix to plan `profile` from: the given file, or the one project matrix defining it.
 
-    The profile's suites, experiments and load profiles must exist under `root` (ConfigError
-    naming each one that does not, at its line); `check_load` also reads each locustfile.
+    The profile's suites, experiments and load profiles must exist under `project` (default:
+    `root`; ConfigError naming each one that does not, at its line); `check_load` also reads
+    each locustfile.
     """
     chosen = _owner(root, profile, matrix_path)
     if chosen.source is not None and profile in chosen.spec.profiles:
-        project = root.absolute()  # messages name the folders looked in, whatever the cwd
-        issues = reference_issues(chosen.spec, chosen.source, project, [profile], check_load)
+        where = (project or root).absolute()  # messages name the folders looked in
+        issues = reference_issues(chosen.spec, chosen.source, where, [profile], check_load)
         if issues:
             raise ConfigError(issues)
     return chosen

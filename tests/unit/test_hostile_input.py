@@ -548,3 +548,18 @@ def test_too_many_dimensions_or_constraints_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_matrix(_write(tmp_path / "c.yaml", text))
     assert [i.key for i in exc.value.issues] == ["constraints"]
+
+
+def test_plan_of_another_projects_matrix_looks_names_up_in_that_project(tmp_path: Path) -> None:
+    from certify.matrix.references import project_root
+
+    matrix = _project(tmp_path / "a")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    project = project_root(matrix, elsewhere)
+    assert project == (tmp_path / "a").absolute()
+    text = matrix.read_text().replace("[smoke, nosuch]", "[smoke, etl]").replace("gone, ", "")
+    matrix.write_text(text.replace("      - {name: missing-load}\n      - {name: broken}\n", ""))
+    assert find_profile(elsewhere, "night", matrix, locustfile_problem, project).name == "proj"
+    with pytest.raises(ConfigError):  # a run looks suites up under its --root
+        find_profile(elsewhere, "night", matrix, locustfile_problem)
