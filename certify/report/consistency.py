@@ -54,6 +54,14 @@ def run_times(run: JsonObject, now: datetime) -> tuple[list[str], datetime | Non
             f"report.json says the run finished ({run['finished']}) before it started "
             f"({run['started']})"
         )
+    took = run.get("duration_s")
+    if started and finished and isinstance(took, int | float) and not isinstance(took, bool):
+        between = (finished - started).total_seconds()
+        if abs(between - took) > 1.0 and not (between < 0 and took == 0):
+            problems.append(
+                f"report.json run.duration_s is {took:g} s, but the run started {run['started']} "
+                f"and finished {run['finished']} ({between:g} s apart)"
+            )
     return problems, finished
 
 
@@ -165,15 +173,27 @@ def store_against_plan(snapshot: StoreSnapshot, plan: Plan, runs: Sequence[str])
         if run_id not in runs
     ]
     problems += [f"{snapshot.path.name} holds no record of run {r}" for r in runs if r not in held]
-    planned = {p.cell.id for p in plan.cells}
+    planned = {p.cell.id: {*p.suites, *p.chaos, *p.load} for p in plan.cells}
     strays: dict[str, str] = {}
+    unasked: dict[tuple[str, str], str] = {}
     for record in snapshot.records:
-        if record.run_id in runs and record.cell_id not in planned:
+        if record.run_id not in runs:
+            continue
+        if record.cell_id not in planned:
             strays.setdefault(record.cell_id, record.test_id)
+        elif record.suite not in planned[record.cell_id]:
+            unasked.setdefault((record.cell_id, record.suite), record.test_id)
     problems += [
         f"{snapshot.path.name} holds records of cell {cell}, which plan.json does not plan "
         f"(first: {test})"
         for cell, test in strays.items()
+    ]
+    # evidence the plan does not ask for is ignored by the verdicts: a plan edited to drop a
+    # failing suite would otherwise hide its records
+    problems += [
+        f"{snapshot.path.name} holds records of {suite} on cell {cell}, which plan.json does not "
+        f"plan for it (first: {test})"
+        for (cell, suite), test in unasked.items()
     ]
     return problems + _copies(snapshot.records, runs)
 

@@ -82,6 +82,9 @@ def read_plan(path: Path) -> Plan:
 def judge(report: Path, rules: Rules) -> Judgement:
     """Decide the gate of `report`'s run from its records (see the module doc)."""
     folder = report.parent
+    for path in (report, *(folder / name for name in _EVIDENCE)):
+        if path.exists() and not path.is_file():  # a FIFO would block its read for ever
+            raise UnusableReport(f"{path}: not a regular file")
     doc = read_report(report)
     missing = [name for name in _EVIDENCE if not (folder / name).exists()]
     if missing:

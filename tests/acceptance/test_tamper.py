@@ -441,6 +441,17 @@ def plan_adds_a_suite(folder: Path, tmp: Path) -> list[str]:
     return []
 
 
+@edit("results.sqlite holds records of smoke on cell {cell}, which plan.json does not plan")
+def plan_and_report_drop_the_suite(folder: Path, tmp: Path) -> list[str]:
+    with _report(folder, "plan.json") as plan:
+        plan["cells"][0]["suites"] = []
+    with _report(folder) as doc:
+        cell = _cell(doc)
+        cell.update(tests=[], suites=[], reasons=[])
+        cell["planned"]["suites"] = []
+    return []
+
+
 @edit("no plan.json beside report.json")
 def plan_is_missing(folder: Path, tmp: Path) -> list[str]:
     (folder / "plan.json").unlink()

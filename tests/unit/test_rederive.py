@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from certify.config.policy import load_policy
 from certify.errors import UnusableReport
@@ -199,3 +202,74 @@ def test_a_plan_that_is_not_one_is_unusable(made: tuple[Path, Path], copy: Path)
     (copy / "plan.json").write_text('{"schema": "certify.plan/1"}')
     with pytest.raises(UnusableReport, match=r"plan\.json: not a certify\.plan/1 document"):
         _judge(copy, made[0])
+
+
+def test_a_plan_edited_to_drop_a_failing_suite_does_not_hide_its_records(
+    made: tuple[Path, Path], copy: Path
+) -> None:
+    def drop(doc: dict[str, Any]) -> None:
+        _cell(doc, GLUE_B)["suites"] = []
+
+    _edit(copy, drop, "plan.json")
+    _edit(copy, lambda d: _cell(d, GLUE_B)["planned"].update(suites=[]))
+    reasons = _judge(copy, made[0])
+    assert (
+        f"results.sqlite holds records of smoke on cell {GLUE_B}, which plan.json does not plan "
+        "for it (first: scenarios/smoke/test_x.py::test_ok)"
+    ) in reasons
+    assert any(r.startswith(f"plan.json plans cell {GLUE_B} with runtime ") for r in reasons)
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+# What produced the report, not evidence: the gate does not judge them (a signature covers
+# them); where the embedded policy was read from is no part of its digest; history's changes.
+UNJUDGED: set[tuple[str, ...]] = {
+    *(("run", k) for k in ("argv", "platform", "provenance", "policy_sha256", "resumed")),
+    ("gate", "policy", "source"),
+    ("changes",),
+}
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_edit_of_a_report_is_a_reason_or_unusable_never_a_traceback(
+    made: tuple[Path, Path], data: st.DataObject
+) -> None:
+    doc = json.loads((made[1] / "report.json").read_text())
+    paths = [p for p in _leaves(doc) if not any(p[: len(u)] == u for u in UNJUDGED)]
+    path = data.draw(st.sampled_from(paths))
+    value = data.draw(JSON)
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    if path:
+        node[path[-1]] = value
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "run"
+        shutil.copytree(made[1], folder)
+        (folder / "report.json").write_text(json.dumps(doc))
+        try:
+            reasons = _judge(folder, made[0])
+        except UnusableReport:
+            return
+    if json.dumps(value) != json.dumps(_at(made[1], path)):
+        assert reasons, f"{path} = {value!r} went unnoticed"
+
+
+def _at(folder: Path, path: tuple[Any, ...]) -> Any:
+    node = json.loads((folder / "report.json").read_text())
+    for key in path:
+        node = node[key]
+    return node
