@@ -210,15 +210,16 @@ def test_a_scenario_that_cannot_be_collected_fails_closed(tmp_path: Path) -> Non
     assert "SyntaxError" in cell["tests"][0]["message"]
 
 
-def test_a_missing_suite_fails_closed(tmp_path: Path) -> None:
+def test_a_missing_suite_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """A profile naming a suite that does not exist is a config error (exit 2), not a run."""
     project = make_project(tmp_path / "p", PASSING)
     out = tmp_path / "out"
     proc = certify("run", "--profile", "missing-suite", "--out", str(out), "--root", str(project))
-    assert proc.returncode == 1
-    [cell] = _report(out)["cells"]
-    suites = {s["name"]: s["verdict"] for s in cell["suites"]}
-    assert suites == {"smoke": "certified", "nosuch": "failed"}
-    assert any("scenarios/nosuch does not exist" in r for r in cell["reasons"])
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "mini.yaml" in proc.stderr and "profiles.missing-suite.suites[1]" in proc.stderr
+    assert "suite 'nosuch' does not exist" in proc.stderr and "(valid: smoke)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
 
 
 def test_a_cell_the_platform_cannot_run_is_not_run_with_the_reason(tmp_path: Path) -> None:
