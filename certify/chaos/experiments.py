@@ -20,9 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from certify.config.selector import unmet
+from certify.config.source import Unreadable, load_yaml, read_bounded
 from certify.errors import ExperimentError
 from certify.results.findings import JsonObject, JsonValue
 
@@ -77,11 +76,7 @@ def available(root: Path) -> list[str]:
 
 def load(path: Path) -> Experiment:
     """Read and check an experiment file (certify's extension included)."""
-    try:
-        text = path.read_text()
-        body = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        raise ExperimentError(f"{path}: cannot read the experiment: {exc}") from None
+    body = _read(path)
     if not isinstance(body, dict):
         raise ExperimentError(f"{path}: an experiment is a mapping (title, method, ...)")
     problems = extension_problems(body)
@@ -91,6 +86,22 @@ def load(path: Path) -> Experiment:
     requires = {k: tuple(str(x) for x in _list(v)) for k, v in _obj(ext.get("requires")).items()}
     criteria = dict(_obj(ext.get("criteria")))
     return Experiment(path.stem, path, body, requires, criteria, str(ext.get("fault", "")))
+
+
+def _read(path: Path) -> object:
+    """The experiment document: bounded like every configuration file (no FIFO, no bomb)."""
+    if path.suffix != ".json":
+        source, issues = load_yaml(path)
+        if issues:
+            raise ExperimentError("; ".join(i.format() for i in issues))
+        return source.data
+    try:
+        return json.loads(read_bounded(path))
+    except Unreadable as exc:
+        raise ExperimentError(f"{path}: cannot read the experiment: {exc.message}") from None
+    except (ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ExperimentError(f"{path}: cannot read the experiment: {why}") from None
 
 
 def _obj(value: JsonValue | None) -> Body:

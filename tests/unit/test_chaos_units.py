@@ -259,3 +259,19 @@ def test_a_bounded_call_returns_raises_or_gives_up() -> None:
     with pytest.raises(TimeoutError, match="the write: no answer"):
         within(never.wait, 0.2, "the write")
     never.set()
+
+
+def test_hostile_experiment_files_are_clear_errors_not_tracebacks(tmp_path: Path) -> None:
+    """Deep nesting, alias bombs and FIFOs: ExperimentError naming the file, never a hang."""
+    import os
+
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+    bomb += [f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcde", "bcdef")]
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\n")
+    os.mkfifo(tmp_path / "fifo.json")
+    for name in ("deep.yaml", "deep.json", "bomb.yaml", "fifo.json"):
+        with pytest.raises(exps.ExperimentError) as err:
+            exps.load(tmp_path / name)
+        assert name in str(err.value)
