@@ -268,7 +268,9 @@ def test_hostile_experiment_files_are_clear_errors_not_tracebacks(tmp_path: Path
     (tmp_path / "deep.yaml").write_text("a: " + "[" * 5000 + "]" * 5000 + "\n")
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
-    bomb += [f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcde", "bcdef")]
+    bomb += [
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcde", "bcdef", strict=True)
+    ]
     (tmp_path / "bomb.yaml").write_text("\n".join(bomb) + "\n")
     os.mkfifo(tmp_path / "fifo.json")
     for name in ("deep.yaml", "deep.json", "bomb.yaml", "fifo.json"):
