@@ -87,9 +87,11 @@ def report(
     elif action == "merge":
         if out is None:
             raise UsageError("certify report merge needs --out DIR for the merged report")
-        from certify.report.merge import merge_shards
+        from certify.report.merge import merge_shards, write_evidence
 
-        evidence = merge_shards([Path(p) for p in rest], out)
+        shards = [Path(p) for p in rest]
+        evidence = merge_shards(shards, out)
+        write_evidence(shards, out)
         _render(evidence, out, policy, kept)
     else:
         if len(rest) != 1:

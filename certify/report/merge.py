@@ -7,6 +7,11 @@ shards' plan.json lists but no shard reported end `incomplete` (fail closed). Th
 the same run id, given twice is refused: counted twice it would outvote nothing but still hide
 that a shard is missing.
 
+The merged folder is evidence a gate can re-derive like any run folder: `write_evidence` puts every
+shard's records (under their own run ids) and expectations into OUT/results.sqlite and the
+full plan into OUT/plan.json, and the merged run section names the shards and carries the
+matrix and policy digests they agree on.
+
 Every shard's attestation (the attestation.intoto.jsonl that `certify report bundle --sign` left
 in its folder, and those a merged shard kept) is copied into OUT/attestations/ and listed in the
 merged run section with its sha256, so that bundling the merged folder keeps them as evidence.
@@ -90,10 +95,14 @@ def _planned_cells(shards: Sequence[Evidence]) -> list[PlannedCell]:
                     f"{shard.path}: cell {planned.cell.id} is planned differently than in "
                     f"another shard (tier, suites, chaos or load): not shards of one plan"
                 )
+    order: dict[str, int] = {}
     for shard in shards:
         for planned in _plan_file_cells(shard.path.parent / "plan.json"):
             cells.setdefault(planned.cell.id, planned)
-    return list(cells.values())
+            order.setdefault(planned.cell.id, len(order))
+    # the plan's own order (plan.json), as an unsharded run of the same plan lists them
+    ranked = sorted(cells.values(), key=lambda p: order.get(p.cell.id, len(order)))
+    return ranked
 
 
 def _plan_file_cells(path: Path) -> list[PlannedCell]:
@@ -139,8 +148,17 @@ def _run(shards: Sequence[Evidence]) -> JsonObject:
         "argv": [],
         "interrupted": any(bool(r.get("interrupted")) for r in runs),
         "provenance": first["provenance"],
-        "shards": [str(r["id"]) for r in runs],
+        "shards": [i for s in shards for i in _run_ids(s)],
     }
+    for digest in ("matrix_sha256", "policy_sha256"):
+        values = {r.get(digest) for r in runs}
+        if len(values) > 1:
+            raise UsageError(
+                f"the shards were run under different {digest.split('_')[0]} files ({digest} "
+                "differs): merge shards of one run only"
+            )
+        if None not in values:
+            run[digest] = values.pop()
     why = [f"{r['id']}: {r['interrupted_reason']}" for r in runs if r.get("interrupted_reason")]
     if why:
         run["interrupted_reason"] = "interrupted (" + "; ".join(why) + ")"
@@ -223,3 +241,30 @@ def merge_shards(paths: Sequence[Path], out: Path | None = None) -> Evidence:
     if attestations:
         run[_KEPT] = list[JsonValue](attestations)
     return Evidence(first.path, doc, run, plan, _records(shards), expected)
+
+
+def write_evidence(paths: Sequence[Path], out: Path) -> None:
+    """OUT/results.sqlite with every shard's records and expectations, and OUT/plan.json.
+
+    A shard given as a bare report.json contributes nothing here: the merged folder then lacks
+    its records and a gate of it fails closed, saying so.
+    """
+    from certify.results import RecordStore
+
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "results.sqlite"
+    for stale in out.glob("results.sqlite*"):
+        stale.unlink()
+    merged = RecordStore(target)
+    for path in paths:
+        folder = report_path(path).parent
+        if (folder / "plan.json").is_file() and not (out / "plan.json").exists():
+            (out / "plan.json").write_bytes((folder / "plan.json").read_bytes())
+        if not (folder / "results.sqlite").is_file():
+            continue
+        shard = RecordStore(folder / "results.sqlite")
+        for record in shard.records():
+            merged.add(record)
+        for run_id in sorted({r.run_id for r in shard.records()}):
+            for cell_id, tests in shard.expected(run_id).items():
+                merged.expect(run_id, cell_id, list(tests))

@@ -148,6 +148,10 @@ def test_shards_split_the_plan_and_merge_back(tmp_path: Path) -> None:
     report = _report(merged)
     assert {c["id"] for c in report["cells"]} == ran[0] | ran[1]
     assert report["gate"]["verdict"] == "pass"
+    # the merged folder is evidence in its own right: the gate re-derives it from the shards'
+    # records and the full plan, under the project's policy and matrix
+    proc = certify("gate", str(merged), "--root", str(project))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_a_missing_shard_fails_the_merged_gate(tmp_path: Path) -> None:
@@ -162,6 +166,8 @@ def test_a_missing_shard_fails_the_merged_gate(tmp_path: Path) -> None:
     report = _report(merged)
     assert report["gate"]["verdict"] == "fail"
     assert sorted(c["verdict"] for c in report["cells"]).count("incomplete") == 2
+    proc = certify("gate", str(merged), "--root", str(project))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
 
 
 def test_a_bad_shard_spec_is_a_usage_error(tmp_path: Path) -> None:
