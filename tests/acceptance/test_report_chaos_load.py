@@ -105,9 +105,19 @@ def _policy(tmp_path: Path, blocking: bool = True, waive: bool = False) -> Path:
 
 
 def _gate(folder: Path, policy: Path) -> tuple[int, str]:
-    proc = certify("gate", str(folder), "--policy", str(policy))
+    """The gate `certify report` decides for a report.json with chaos and load results added.
+
+    (`certify gate` itself re-derives from the run's records and refuses such an edited report:
+    tests/acceptance/test_tamper.py; here the report's own decision under a policy is what is
+    tested.)
+    """
+    proc = certify("report", str(folder), "--policy", str(policy), "--no-history")
     assert "Traceback" not in proc.stderr, proc.stderr
-    return proc.returncode, proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    gate = json.loads((folder / "report.json").read_text())["gate"]
+    passed = gate["verdict"] == "pass"
+    head = "gate: PASS\n" if passed else "gate: FAIL\n"
+    return (0 if passed else 1), head + "".join(f"  - {r}\n" for r in gate["reasons"])
 
 
 def test_the_gate_passes_recovered_experiments_and_fails_a_recovery_miss(
