@@ -1,18 +1,11 @@
 """Chaos engineering: Chaos Toolkit experiments per cell, with recovery and data-integrity verdicts.
 
-The public entry points: `run_experiment` (one experiment on one cell, as a record) and
-`FaultTarget` (what a platform supplies so experiments can inject faults). Heavy imports
+The entry point is `certify.chaos.runner.run_experiment` (one experiment on one cell, as a
+record); `FaultTarget` (what a platform supplies so experiments can inject faults) is re-exported
+here from `certify.platforms.faults`. Heavy imports
 (chaoslib) happen only in the experiment's own subprocess.
 """
 
 from certify.platforms.faults import ROLES, FaultTarget, ServiceInfo
 
-__all__ = ["ROLES", "FaultTarget", "ServiceInfo", "run_experiment"]
-
-
-def __getattr__(name: str) -> object:
-    if name == "run_experiment":
-        from certify.chaos.runner import run_experiment
-
-        return run_experiment
-    raise AttributeError(name)
+__all__ = ["ROLES", "FaultTarget", "ServiceInfo"]

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import certify.chaos.experiments as exps
 from certify.cell import cell_slug
-from certify.chaos import experiments as exps
 from certify.chaos.control import CONTROL_VAR, ControlServer
 from certify.chaos.journal import Verdict, verdict
 from certify.chaos.workload_proc import Workloads

@@ -38,17 +38,15 @@ def _root(
 
 
 def _register() -> None:
-    from certify.cli import (
-        chaos_cmd,
-        env_cmd,
-        gate_cmd,
-        load_cmd,
-        plan_cmd,
-        platform_cmd,
-        report_cmd,
-        run_cmd,
-        validate_cmd,
-    )
+    import certify.cli.chaos_cmd as chaos_cmd
+    import certify.cli.env_cmd as env_cmd
+    import certify.cli.gate_cmd as gate_cmd
+    import certify.cli.load_cmd as load_cmd
+    import certify.cli.plan_cmd as plan_cmd
+    import certify.cli.platform_cmd as platform_cmd
+    import certify.cli.report_cmd as report_cmd
+    import certify.cli.run_cmd as run_cmd
+    import certify.cli.validate_cmd as validate_cmd
 
     # every command first stops what a killed certify command left running (pid files)
     platform_cmd.sweep()

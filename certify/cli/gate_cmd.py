@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from certify.cli import options as opt
+import certify.cli.options as opt
 from certify.config.policy import resolve_policy
 from certify.errors import UnusableReport
 from certify.report.rederive import Judgement, Rules, is_bundle, judge, judge_bundle

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from certify.cli import options as opt
+import certify.cli.options as opt
 from certify.cli.validate_cmd import locustfile_problem
 from certify.config.policy import resolve_policy
 from certify.config.source import Unreadable, read_bounded

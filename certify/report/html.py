@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from certify.report import render_chaosload
+import certify.report.render_chaosload as render_chaosload
 from certify.report.history import CHANGE_TITLES, TrendPoint
 from certify.report.html_assets import COLOURS, CSS, GLYPHS, JS
 from certify.report.model import CellResult, Report

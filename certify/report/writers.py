@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+import certify.report.render_chaosload as render_chaosload
 from certify.host.files import atomic_write
-from certify.report import render_chaosload
 from certify.report.history import CHANGE_TITLES
 from certify.report.model import CellResult, Report
 from certify.report.verdict import applies, cell_shown, status_words
