@@ -146,9 +146,11 @@ def run_one_kind(request: KindRun, no_gate: bool) -> None:
 def check_out(out: Path, option: str, *, parents: bool = False) -> Path:
     """`out` resolved when a run folder can be written there; UsageError (exit 2) when not.
 
-    An existing file is never replaced by a run folder, and a folder the user names must sit in
-    an existing one (a typo in a parent would otherwise scatter runs into new folders);
-    `parents` allows creating missing parents (for defaults such as runs/latest).
+    An existing file is never replaced by a run folder, and an absolute folder the user names
+    (or one outside the current folder) must sit in an existing one: a typo in a parent would
+    otherwise scatter runs into new folders. A relative folder inside the current folder, as
+    `--out runs/smoke` on a fresh clone, gets its parents created; so does a default
+    (`parents`, such as runs/latest).
     """
     named = f"{option} {out}" if option else str(out)
     if out.exists() and not out.is_dir():
@@ -157,7 +159,8 @@ def check_out(out: Path, option: str, *, parents: bool = False) -> Path:
             "of an earlier run to replace)"
         )
     resolved = out.resolve()
-    if not parents and not resolved.exists() and not resolved.parent.is_dir():
+    inside = not out.is_absolute() and resolved.is_relative_to(Path.cwd().resolve())
+    if not (parents or inside) and not resolved.exists() and not resolved.parent.is_dir():
         raise UsageError(
             f"{named}: the folder it would be created in, {resolved.parent}, does not exist "
             f"(valid: create {resolved.parent} first, or give a folder inside an existing one)"

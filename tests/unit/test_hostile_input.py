@@ -563,3 +563,13 @@ def test_plan_of_another_projects_matrix_looks_names_up_in_that_project(tmp_path
     assert find_profile(elsewhere, "night", matrix, locustfile_problem, project).name == "proj"
     with pytest.raises(ConfigError):  # a run looks suites up under its --root
         find_profile(elsewhere, "night", matrix, locustfile_problem)
+
+
+def test_a_relative_out_inside_the_current_folder_gets_its_parents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`certify run --out runs/smoke` on a fresh clone (no runs/ yet) works: the README's own."""
+    monkeypatch.chdir(tmp_path)
+    assert check_out(Path("runs/smoke"), "--out") == (tmp_path / "runs" / "smoke").resolve()
+    with pytest.raises(UsageError, match="does not exist"):
+        check_out(Path("../elsewhere/no/such"), "--out")  # outside the current folder: a typo?
