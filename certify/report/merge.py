@@ -115,13 +115,18 @@ def _plan_file_cells(path: Path) -> list[PlannedCell]:
         raise UnusableReport(f"{path}: unreadable plan of a shard: {exc}") from None
 
 
-def _records(shards: Sequence[Evidence]) -> list[Record]:
+def join_records(runs: Sequence[tuple[str, Sequence[Record]]]) -> list[Record]:
+    """The records of several runs (run id, records) as one: the rule of a shard merge.
+
+    Where runs disagree on a test of a cell, the worse result is kept and its message says so;
+    the gate re-derives a merged report with this same function (certify.report.rederive).
+    """
     kept: dict[tuple[str, str], Record] = {}
     seen_in: dict[tuple[str, str], list[str]] = {}
-    for shard in shards:
-        for record in shard.records:
+    for run_id, records in runs:
+        for record in records:
             key = (record.cell_id, record.test_id)
-            seen_in.setdefault(key, []).append(f"{record.status} in {shard.run['id']}")
+            seen_in.setdefault(key, []).append(f"{record.status} in {run_id}")
             old = kept.get(key)
             if old is None or status_rank(record.status) < status_rank(old.status):
                 kept[key] = record
@@ -133,6 +138,10 @@ def _records(shards: Sequence[Evidence]) -> list[Record]:
             record = replace(record, message=f"{note}\n{record.message}".strip())
         out.append(record)
     return out
+
+
+def _records(shards: Sequence[Evidence]) -> list[Record]:
+    return join_records([(str(s.run["id"]), s.records) for s in shards])
 
 
 def _run(shards: Sequence[Evidence]) -> JsonObject:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -36,10 +36,10 @@ from certify.report.consistency import (
 )
 from certify.report.finalize import assemble
 from certify.report.jsondoc import obj
+from certify.report.merge import join_records
 from certify.report.model import RunInputs
 from certify.report.readback import read_report
 from certify.report.replan import matrix_problems
-from certify.report.verdict import status_rank
 from certify.results import Record
 from certify.results.findings import JsonObject
 from certify.results.store import StoreSnapshot, read_snapshot
@@ -174,26 +174,11 @@ def _records(snapshot: StoreSnapshot, runs: Sequence[str]) -> list[Record]:
     """The records the report is made of: one run's, or its shards' joined as a merge joins them.
 
     Where shards disagree on a test, the worse result is kept and says so
-    (certify.report.merge keeps the same rule).
+    (the one rule of certify.report.merge.join_records).
     """
     if len(runs) == 1:
         return snapshot.of_run(runs[0])
-    kept: dict[tuple[str, str], Record] = {}
-    seen: dict[tuple[str, str], list[str]] = {}
-    for run_id in runs:
-        for record in snapshot.of_run(run_id):
-            key = (record.cell_id, record.test_id)
-            seen.setdefault(key, []).append(f"{record.status} in {run_id}")
-            old = kept.get(key)
-            if old is None or status_rank(record.status) < status_rank(old.status):
-                kept[key] = record
-    out = []
-    for key, record in kept.items():
-        if len({s.split(" in ")[0] for s in seen[key]}) > 1:
-            note = f"merge: shards disagree ({', '.join(seen[key])}); the worse is kept"
-            record = replace(record, message=f"{note}\n{record.message}".strip())
-        out.append(record)
-    return out
+    return join_records([(run_id, snapshot.of_run(run_id)) for run_id in runs])
 
 
 def policy_problems(doc: JsonObject, policy: Policy) -> list[str]:
