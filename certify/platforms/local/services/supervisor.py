@@ -42,6 +42,21 @@ class Running:
 class Supervisor:
     """The services of one session: started together, checked, stopped in reverse order."""
 
+    def _spawn(self, launch: Launch, home: Path, log: Path) -> subprocess.Popen[bytes]:
+        """Start a service's process in its own session, marked, output appended to `log`."""
+        env = {**os.environ, **launch.env, procs.SESSION_VAR: self.session.id}
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                list(launch.argv),
+                cwd=home,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=procs.die_with_parent if self.die_with_parent else None,
+            )
+
     def __init__(
         self,
         session: SessionState,
@@ -75,18 +90,7 @@ class Supervisor:
         proc = None
         t0 = time.monotonic()
         if launch.argv:
-            env = {**os.environ, **launch.env, procs.SESSION_VAR: self.session.id}
-            with log.open("ab") as out:
-                proc = subprocess.Popen(
-                    list(launch.argv),
-                    cwd=home,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    preexec_fn=procs.die_with_parent if self.die_with_parent else None,
-                )
+            proc = self._spawn(launch, home, log)
         running = Running(service, launch, proc, log, start_s=t0)
         self.running[service.name] = running
         pid = proc.pid if proc else 0
@@ -166,18 +170,7 @@ class Supervisor:
         home = self.session.path / name
         home.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        env = {**os.environ, **launch.env, procs.SESSION_VAR: self.session.id}
-        with old.log.open("ab") as out:
-            proc = subprocess.Popen(
-                list(launch.argv),
-                cwd=home,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=procs.die_with_parent if self.die_with_parent else None,
-            )
+        proc = self._spawn(launch, home, old.log)
         running = Running(old.service, launch, proc, old.log, start_s=t0)
         self.running[name] = running
         self.session.record(
