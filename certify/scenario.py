@@ -26,13 +26,23 @@ from certify.platforms.local.session import (
     S3_READONLY_SECRET_VAR,
     S3_SECRET_VAR,
 )
-from certify.platforms.sparkconf import BASE_CONF, ICEBERG_CATALOG, local_driver_conf
+from certify.cell.options import DRIVERS_VAR
+from certify.platforms.sparkconf import (
+    BASE_CONF,
+    ICEBERG_CATALOG,
+    JVM_SETTINGS,
+    jvm_key,
+    jvm_settings,
+    local_driver_conf,
+)
 from certify.pytest.plugin import not_applicable, not_run
 from certify.results import RecordStore
 
 __all__ = [
     "BASE_CONF",
+    "DRIVERS_VAR",
     "ICEBERG_CATALOG",
+    "JVM_SETTINGS",
     "S3_KEY_VAR",
     "S3_READONLY_KEY_VAR",
     "S3_READONLY_SECRET_VAR",
@@ -44,6 +54,8 @@ __all__ = [
     "SparkOptions",
     "SqlCatalogOptions",
     "cell_slug",
+    "jvm_key",
+    "jvm_settings",
     "local_driver_conf",
     "not_applicable",
     "not_run",
