@@ -114,7 +114,7 @@ def two_runtimes(tmp: Path, matrix: Path) -> dict[int, list[float]]:
     (after one untimed warm-up run, alternating, so neither order gets the warm caches)."""
     walls: dict[int, list[float]] = {1: [], 2: []}
     for i, parallel in enumerate((2, 1, 2, 1, 2)):
-        env = {**os.environ, "CERTIFY_PARALLEL_RUNTIMES": str(parallel)}
+        env = {**os.environ, "CERTIFY_MAX_DRIVERS": str(parallel)}
         started = time.monotonic()
         proc = _certify(
             "run",

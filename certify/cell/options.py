@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from certify.results.findings import JsonObject, JsonValue
 
 REGION = "us-east-1"
+# how many Spark drivers of the run share this machine at once (set in every pytest child)
+DRIVERS_VAR = "CERTIFY_CONCURRENT_DRIVERS"
+# the scheduler's batch (one pytest process) a cell's scenarios ran in, kept in their records
+BATCH_VAR = "CERTIFY_BATCH"
 
 
 def _text(value: object) -> str | None:

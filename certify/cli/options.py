@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from certify.errors import UsageError
+
 Matrix = Annotated[
     Path | None, typer.Option(help="Matrix file (default: the one defining the profile)")
 ]
@@ -35,13 +37,33 @@ Durations = Annotated[
         "order cells longest first"
     ),
 ]
+Keep = Annotated[
+    bool,
+    typer.Option(
+        "--keep",
+        help="Leave what cells made in shared services (databases, namespaces, S3 objects "
+        "under their prefix) for inspection, instead of dropping it after each cell",
+    ),
+]
 Workers = Annotated[
-    int | None,
+    str | None,
     typer.Option(
         "-n",
         "--workers",
-        min=1,
-        help="Run each runtime's cells in one pytest-xdist run with N workers (a cell's "
-        "tests stay on one worker and share its Spark session)",
+        metavar="N|auto",
+        help="Run at most N Spark drivers at once over the whole run (default auto: one per "
+        "core, as memory permits); cells go longest first, a cell's scenarios in one session",
     ),
 ]
+
+
+def parse_workers(value: str | None) -> int | None:
+    """`-n N` as a number of drivers, `-n auto` (or no -n) as None: the machine's choice."""
+    if value is None or value.strip().lower() == "auto":
+        return None
+    text = value.strip()
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(
+            f"-n {value}: not a number of drivers (valid: a whole number from 1, or auto)"
+        )
+    return int(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import typer
 from rich.console import Console
 
 import certify.cli.options as opt
+from certify.cell import KEEP_VAR
 from certify.cli.validate_cmd import locustfile_problem
 from certify.config.policy import resolve_policy
 from certify.config.source import Unreadable, read_bounded
@@ -52,8 +54,10 @@ def run(
     shard: opt.Shard = None,
     durations: opt.Durations = None,
     workers: opt.Workers = None,
+    keep: opt.Keep = False,
 ) -> None:
     """Run the profile's scenarios on every planned cell, write the report, exit with the gate."""
+    keep_cells(keep)
     root = root.resolve()
     previous = None
     if resume is None:  # the default may create runs/; a folder the user names needs a parent
@@ -81,19 +85,30 @@ def run(
         shard=shard,
         durations=str(durations.resolve()) if durations else None,
     )
+    history_dir = (history or root / ".certify" / "history").resolve()
     options = RunOptions(
         out=out.resolve(),
         root=root,
         platform=get_platform(platform),
         argv=tuple(sys.argv),
         policy=resolve_policy(root, policy),
-        history=(history or root / ".certify" / "history").resolve(),
+        history=history_dir,
         resume=previous,
         spec=spec,
-        workers=workers,
-        durations=cell_durations(durations) if durations else {},
+        workers=opt.parse_workers(workers),
+        durations=_durations(durations, history_dir, profile),
     )
     execute_and_gate(chosen, plan, options, no_gate, full)
+
+
+def keep_cells(keep: bool) -> None:
+    """`--keep`: every child of the run (pytest, chaos workloads, locust) inherits `KEEP_VAR`.
+
+    The children's environments all start from this process's, so setting it here reaches them
+    all (`CERTIFY_KEEP=1` in certify's own environment does the same).
+    """
+    if keep:
+        os.environ[KEEP_VAR] = "1"
 
 
 def execute_and_gate(
@@ -175,6 +190,15 @@ def shard_of(plan: Plan, shard: str, durations: Path | None) -> Plan:
     ids = split([p.cell.id for p in plan.cells], count, costs)[index - 1]
     by_id = {p.cell.id: p for p in plan.cells}
     return replace(plan, cells=tuple(by_id[i] for i in ids))
+
+
+def _durations(given: Path | None, history: Path, profile: str) -> dict[str, float]:
+    """Seconds per cell for ordering: `--durations`, else the last kept run of the profile."""
+    if given is not None:
+        return cell_durations(given)
+    from certify.report.history import History
+
+    return History(history).durations(profile)
 
 
 def cell_durations(path: Path) -> dict[str, float]:

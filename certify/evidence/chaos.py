@@ -25,6 +25,7 @@ class Experiments:
     """The `experiment` kind."""
 
     kind = "experiment"
+    exclusive = True  # its faults hit services that every cell of the run shares
 
     def planned(self, planned: PlannedCell) -> tuple[str, ...]:
         """The profile's experiments for the cell."""

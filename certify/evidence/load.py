@@ -23,6 +23,7 @@ class Loads:
     """The `load` kind."""
 
     kind = "load"
+    exclusive = True  # its latencies must not measure a neighbour's work
 
     def planned(self, planned: PlannedCell) -> tuple[str, ...]:
         """The profile's load profiles for the cell."""

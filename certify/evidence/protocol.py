@@ -22,7 +22,7 @@ from certify.platforms.base import CellJob
 class Settings:
     """What the kinds take from how the run was asked for."""
 
-    workers: int | None = None  # -n N: a runtime's cells in one pytest-xdist run
+    workers: int | None = None  # the run's budget of concurrent Spark drivers (its slots)
     durations: Mapping[str, float] = field(default_factory=dict)  # seconds per cell (ordering)
     cell_timeout_s: float | None = 3600.0
     load_shape: str | None = None  # overrides every load entry's shape (certify load run)
@@ -32,11 +32,12 @@ class Settings:
 
 @dataclass(frozen=True)
 class KindJob:
-    """The work of one kind: cells of one runtime, in one started platform session."""
+    """The work of one kind: a batch of cells (one runtime's for scenarios), in one session."""
 
     cells: Sequence[CellJob]
     settings: Settings
     children: Children
+    batch: str = ""  # the scheduler's name for the batch (`batch-3`), in every record
 
 
 class EvidenceKind(Protocol):
@@ -45,6 +46,11 @@ class EvidenceKind(Protocol):
     @property
     def kind(self) -> str:
         """The records' kind (`scenario`, `experiment`, `load`)."""
+        ...
+
+    @property
+    def exclusive(self) -> bool:
+        """True when nothing else of the run may run beside it (faults, load measurements)."""
         ...
 
     def planned(self, planned: PlannedCell) -> tuple[str, ...]:

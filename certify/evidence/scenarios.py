@@ -1,8 +1,9 @@
 """Scenarios as a kind of evidence: pytest in the cell's runtime, with certify's plugin.
 
-One pytest per cell, or with `-n N` one pytest-xdist run over all the runtime's cells (longest
-first, a cell's tests on one worker that keeps its Spark session). The plugin records every
-test the moment it finishes; a pytest that did not finish marks its cells' suites here.
+A job is a batch of the run's scheduler (`certify.run.schedule`): cells of one runtime that one
+pytest process runs one after the other, each with its own Spark session, in one driver JVM
+where their settings allow. The plugin records every test the moment it finishes; a pytest that
+did not finish marks its cells' suites here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from certify.cell.context import CellContext
+from certify.cell.options import BATCH_VAR, DRIVERS_VAR
 from certify.evidence.protocol import KindJob
 from certify.host.pool import session_marker
 from certify.host.provenance import PROVENANCE_VAR, now
@@ -36,21 +38,17 @@ class Scenarios:
     """The `scenario` kind."""
 
     kind = "scenario"
+    exclusive = False  # cells' scenarios run side by side, each in its own names
 
     def planned(self, planned: PlannedCell) -> tuple[str, ...]:
         """The profile's suites for the cell."""
         return planned.suites
 
     def run(self, job: KindJob) -> None:
-        """The runtime's cells: one pytest each, or one pytest-xdist run for all (-n N)."""
+        """The batch's cells (of one runtime) in one pytest process, in the batch's order."""
         ready = [c for c in job.cells if _present_suites(c)]
-        if job.settings.workers:
-            ready.sort(key=lambda c: -job.settings.durations.get(c.cell_id, 0.0))  # longest first
-            batches = [ready] if ready else []
-        else:
-            batches = [[one] for one in ready]
-        for batch in batches:
-            _run_batch(batch, job)
+        if ready:
+            _run_batch(ready, job)
 
 
 def _present_suites(cell: CellJob) -> list[str]:
@@ -108,10 +106,10 @@ def _contexts(batch: Sequence[CellJob]) -> list[CellContext]:
     ]
 
 
-def _cell_args(batch: Sequence[CellJob], job: KindJob, evidence: Path) -> list[str]:
-    """Which cells the pytest runs: one by options, or several by a manifest and xdist."""
+def _cell_args(batch: Sequence[CellJob], evidence: Path) -> list[str]:
+    """Which cells the pytest runs: one by options, or several (in order) by a manifest."""
     contexts = _contexts(batch)
-    if not job.settings.workers:
+    if len(contexts) == 1:
         [one] = contexts
         return [
             "--certify-cell", one.id, "--certify-values", json.dumps(dict(one.values)),
@@ -121,14 +119,13 @@ def _cell_args(batch: Sequence[CellJob], job: KindJob, evidence: Path) -> list[s
     manifest = evidence / "cells.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps([c.to_json() for c in contexts], indent=2) + "\n")
-    workers = str(min(job.settings.workers, len(batch)))
-    return ["--certify-cells", str(manifest), "-n", workers, "--dist", "loadgroup"]
+    return ["--certify-cells", str(manifest)]
 
 
 def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[int, Path]:
     first = batch[0]
     runtime = first.runtime
-    name = first.planned.cell.slug if len(batch) == 1 else f"runtime-{runtime.name}"
+    name = first.planned.cell.slug if len(batch) == 1 else f"batch-{first.planned.cell.slug}"
     evidence = first.out / "evidence" / name
     retry = next((c.planned.retry for c in batch if c.planned.retry), None)
     argv = [
@@ -136,7 +133,7 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
         "-p", "certify.pytest.plugin", "-p", "no:cacheprovider", "-q", "--color=no",
         "--rootdir", str(first.root), "--junitxml", str(evidence / "pytest-junit.xml"),
         "--certify-store", str(first.store.path.resolve()), "--certify-run-id", first.run_id,
-        *_cell_args(batch, job, evidence),
+        *_cell_args(batch, evidence),
         *(["--certify-retry", retry] if retry else []),
         # allure-results with the cell on every result (a no-op where allure-pytest is missing)
         "-p", "certify.pytest.allure",
@@ -145,12 +142,14 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
     log = evidence / "pytest.log"
     names = ", ".join(c.cell_id for c in batch)
     print(f"certify: running {', '.join(suites)} on {names}", file=sys.stderr, flush=True)
-    rc = job.children.run(argv, log, first.root, _env(batch), job.settings.cell_timeout_s)
+    timeout = job.settings.cell_timeout_s
+    timeout = timeout * len(batch) if timeout is not None else None  # each cell has its own
+    rc = job.children.run(argv, log, first.root, _env(batch, job), timeout)
     return rc, log
 
 
-def _env(batch: Sequence[CellJob]) -> dict[str, str]:
-    """The pytest's environment: the runtime's interpreter, provenance, credentials."""
+def _env(batch: Sequence[CellJob], job: KindJob) -> dict[str, str]:
+    """The pytest's environment: the runtime's interpreter, provenance, credentials, slots."""
     first = batch[0]
     jars = [dict(j) for c in batch for j in c.session.options(c.planned, c.out).jars]
     extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind, "jars": jars}
@@ -160,6 +159,9 @@ def _env(batch: Sequence[CellJob]) -> dict[str, str]:
         "PYSPARK_DRIVER_PYTHON": str(first.runtime.python),
         "PYTHONDONTWRITEBYTECODE": "1",
         PROVENANCE_VAR: json.dumps(extra),
+        # how many drivers share the machine: a local-mode driver takes its share of the cores
+        DRIVERS_VAR: str(job.settings.workers or 1),
+        BATCH_VAR: job.batch or "main",
         **session_marker(first.session.session_id),
     }
     for cell in batch:

@@ -17,8 +17,6 @@ from certify.errors import Cancelled
 from certify.host.process import start_child, stop_group, wait_child
 from certify.host.procs import SESSION_VAR
 
-PARALLEL_VAR = "CERTIFY_PARALLEL_RUNTIMES"
-
 
 class Children:
     """The pytest children of a run, so the main thread can stop them all at once."""

@@ -41,6 +41,38 @@ def start_time(pid: int) -> int | None:
     return int(fields[19]) if len(fields) > 19 else None
 
 
+def _stat_fields(pid: int) -> list[str]:
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return []
+    return stat[stat.rfind(")") + 2 :].split()  # fields from 3 (state) on
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by `root` and every live descendant of it.
+
+    What a pytest process and the driver JVM it started cost, read from /proc; children that
+    already ended count where their parent waited for them (cutime, cstime).
+    """
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in _PROC.iterdir():
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else []
+        if len(fields) > 14:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+            cpu[int(entry.name)] = sum(int(f) for f in fields[11:15]) / tick
+    total, todo, seen = 0.0, [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.add(pid)
+            total += cpu.get(pid, 0.0)
+            todo += children.get(pid, [])
+    return total
+
+
 def cmdline(pid: int) -> str:
     """The process's command line with spaces between arguments ('' if it is gone)."""
     try:

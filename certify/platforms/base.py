@@ -69,10 +69,12 @@ class PlatformSession(Protocol):
         """
         ...
 
-    def options(self, planned: PlannedCell, workdir: Path) -> PlatformOptions:
+    def options(self, planned: PlannedCell, workdir: Path, scope: str = "") -> PlatformOptions:
         """Endpoints and settings for the cell's fixtures (no secrets: they go in `env`).
 
         Children read them as `PlatformOptions.to_json()`; `workdir` is the cell's work folder.
+        `scope` is the run id: every name the cell makes in a shared service (its database,
+        S3 prefix: `certify.cell.CellNames`) derives from (scope or the session's id, cell id).
         """
         ...
 
@@ -113,8 +115,12 @@ class Platform(Protocol):
         logs: Path,
         mode: str = "run",
         assessments: Mapping[str, Assessment] | None = None,
+        slots: int = 1,
     ) -> PlatformSession:
-        """Start the services `cells` need (shared where they can be) and return the session."""
+        """Start the services `cells` need (shared where they can be) and return the session.
+
+        `slots` cells run at once: services sized per cell (executor cores) are sized for them.
+        """
         ...
 
     def capabilities(self) -> dict[str, Any]:

@@ -23,6 +23,19 @@ BASE_CONF = {
     "spark.sql.session.timeZone": "UTC",
 }
 ICEBERG_CATALOG = "ice"
+# Settings that only take effect when a driver JVM starts (its classpath, its command line and
+# heap): cells that differ in one of them need their own JVM; every other setting is applied
+# to a fresh SparkContext in a JVM that an earlier cell of the same pytest process started.
+JVM_SETTINGS = (
+    "spark.jars",
+    "spark.jars.packages",
+    "spark.jars.repositories",
+    "spark.jars.excludes",
+    "spark.driver.extraClassPath",
+    "spark.driver.extraJavaOptions",
+    "spark.driver.extraLibraryPath",
+    "spark.driver.memory",
+)
 _ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
@@ -61,10 +74,21 @@ def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
         conf["spark.cores.max"] = str(cell.endpoints.workers)
     else:
         conf["spark.master"] = "local[2]"
-    # the driver JVM's command line names the cell's work folder (how tests find it)
-    conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={workdir}"
+    # the driver JVM's command line names the run's work folder (how tests find it); the run's,
+    # not the cell's, so cells of a run can share a driver JVM (derby.log is all it decides)
+    conf["spark.driver.extraJavaOptions"] = f"-Dderby.system.home={workdir.parent}"
     conf.update(catalog_conf(cell, embedded_metastore=workdir / "metastore_db"))
     return conf
+
+
+def jvm_settings(conf: Mapping[str, str]) -> dict[str, str]:
+    """The part of a driver's settings that decides its JVM (see JVM_SETTINGS)."""
+    return {k: conf[k] for k in JVM_SETTINGS if k in conf}
+
+
+def jvm_key(conf: Mapping[str, str]) -> str:
+    """Equal for two drivers that one JVM can serve one after the other."""
+    return "\n".join(f"{k}={v}" for k, v in sorted(jvm_settings(conf).items()))
 
 
 def local_driver_conf(values: Mapping[str, str], workdir: Path) -> dict[str, str]:

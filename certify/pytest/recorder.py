@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from certify.cell.options import BATCH_VAR
+from certify.host.procs import tree_cpu_s
 from certify.host.provenance import collect, now
 from certify.pytest.items import item_cell, item_record_id
 from certify.pytest.retry import ATTEMPTS_ATTR
@@ -42,14 +44,14 @@ class Recorder:
         self.store = store
         self.run_id: str = config.getoption("certify_run_id")
         self.root = Path(str(config.rootpath))
-        # the xdist worker is evidence too: a cell's tests must share one worker and session
-        self.provenance = {
-            **collect(self.root),
-            "worker": os.environ.get("PYTEST_XDIST_WORKER", "main"),
-        }
+        # the process is evidence too: a cell's tests must share one process and session
+        # (the scheduler's batch under `certify run`, the worker under plain pytest-xdist)
+        worker = os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get(BATCH_VAR) or "main"
+        self.provenance = {**collect(self.root), "worker": worker}
         self.tests: dict[str, _Test] = {}  # by node id, as the reports name them
         self.phases: dict[str, list[pytest.TestReport]] = {}
         self.started: dict[str, str] = {}
+        self.cpu: dict[str, float] = {}  # CPU seconds of this process and its JVM at test start
 
     def _suite(self, path: Path) -> str:
         try:
@@ -88,8 +90,9 @@ class Recorder:
             self.store.expect(self.run_id, cell_id, tests)
 
     def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
-        """Remember when the test started."""
+        """Remember when the test started, and the CPU this process tree had used by then."""
         self.started[nodeid] = now()
+        self.cpu[nodeid] = tree_cpu_s(os.getpid())
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Collect the phases of a test; write its record after teardown."""
@@ -109,11 +112,15 @@ class Recorder:
             if status == "passed" and len(attempts) > 1:
                 status = "flaky"
                 message = f"passed on attempt {len(attempts)} after: " + _first_failure(attempts)
+        before = self.cpu.pop(report.nodeid, None)
+        # CPU of the test in this process and its driver JVM (executors and servers not included)
+        cpu = {"cpu_s": round(tree_cpu_s(os.getpid()) - before, 3)} if before is not None else {}
         self._record(
             test,
             self.started.pop(report.nodeid, now()),
             status,
             message,
+            metrics=cpu or None,
             attempts=max(len(attempts), 1),
             duration_s=round(sum(p.duration for p in phases), 6),
             applicable=applicable,

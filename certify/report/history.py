@@ -288,6 +288,21 @@ class History:
             old.with_suffix(_OUTCOMES).unlink(missing_ok=True)
         return path
 
+    def durations(self, profile: str) -> dict[str, float]:
+        """Seconds each cell's tests took in the newest kept run of `profile` ({} when none).
+
+        Only an ordering hint for the scheduler: an unreadable entry gives no durations.
+        """
+        for path in reversed(self._entries(profile)):
+            try:
+                cells = json.loads(path.with_suffix(_OUTCOMES).read_text(encoding="utf-8"))["cells"]
+                return {
+                    str(cell): sum(float(t[2] or 0) for t in tests) for cell, tests in cells.items()
+                }
+            except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+                continue
+        return {}
+
     def previous(
         self, profile: str, run_id: str, count: int
     ) -> list[tuple[str, dict[Key, Outcome]]]:

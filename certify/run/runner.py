@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -11,19 +10,21 @@ from pathlib import Path
 from typing import Any
 
 from certify.errors import InfrastructureError, Interrupted
-from certify.evidence import KINDS, KindJob, Settings
-from certify.host.pool import PARALLEL_VAR, Children, available_memory_gib, run_concurrently
+from certify.evidence import KINDS, EvidenceKind, KindJob, Settings
+from certify.host.pool import Children, run_concurrently
 from certify.host.process import raise_on_signals
 from certify.host.provenance import collect, now
 from certify.matrix.model import Matrix
 from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
 from certify.platforms.base import Assessment, CellJob, PlatformSession, Runtime
+from certify.platforms.sparkconf import jvm_key
 from certify.report import Policy, Report
 from certify.report.digests import file_sha256
 from certify.report.finalize import Decision, finalize
 from certify.results import Outcome, RecordStore
 from certify.run.resume import RunSpec, finished
+from certify.run.schedule import Unit, plan_batches, slots_for
 
 # pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
 _COMPLETED = (0, 1)
@@ -39,11 +40,10 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     cell_timeout_s: float | None = 3600.0
     policy: Policy = field(default_factory=Policy)
-    parallel_runtimes: int | None = None
     history: Path | None = None  # folder keeping every run's report.json; None keeps none
     resume: RunSpec | None = None  # the run to continue in `out` (its finished cells are kept)
     spec: RunSpec | None = None  # how this run was planned, saved for --resume
-    workers: int | None = None  # -n N: one pytest-xdist run per runtime with N workers
+    workers: int | None = None  # -n N: at most N Spark drivers at once (None: the machine's choice)
     durations: dict[str, float] = field(default_factory=dict)  # seconds per cell, for ordering
     load_shape: str | None = None  # overrides every load entry's shape (certify load run)
     load_seconds: float | None = None  # overrides every load profile's duration
@@ -130,16 +130,18 @@ def _run_cells(
     if not runnable:
         return
     cells = [p for p, _ in runnable]
+    slots = slots_for(options.workers, len(cells))
     try:
         session = platform.start(
-            matrix, cells, options.out / "evidence" / "services", "run", assessments
+            matrix, cells, options.out / "evidence" / "services", "run", assessments, slots
         )
     except InfrastructureError as exc:
         for planned in cells:
             _record_all(store, run_id, planned, "error", f"platform services failed: {exc}")
         return
+    jobs = CellJobs(session, options, store, run_id)
     try:
-        _run_runtimes(matrix, plan, options, runnable, CellJobs(session, options, store, run_id))
+        _run_jobs(matrix, plan, options, [jobs(p, r) for p, r in runnable], slots)
     finally:
         session.stop()
 
@@ -159,48 +161,50 @@ class CellJobs:
         return CellJob(planned, runtime, self.session, out, root, self.store, self.run_id)
 
 
-def _run_runtimes(
-    matrix: Matrix,
-    plan: Plan,
-    options: RunOptions,
-    runnable: list[tuple[PlannedCell, Runtime]],
-    jobs: CellJobs,
+def _run_jobs(
+    matrix: Matrix, plan: Plan, options: RunOptions, jobs: list[CellJob], slots: int
 ) -> None:
-    """Each runtime's cells through every kind of evidence, runtimes at once where they fit."""
-    groups: dict[str, list[CellJob]] = {}
-    for planned, runtime in runnable:
-        groups.setdefault(runtime.name, []).append(jobs(planned, runtime))
+    """Shared kinds (scenarios) in batches over the run's slots, then exclusive ones, alone."""
     profile = matrix.spec.profiles.get(plan.profile)
     settings = Settings(
-        workers=options.workers,
+        workers=slots,
         durations=options.durations,
         cell_timeout_s=options.cell_timeout_s,
         load_shape=options.load_shape,
         load_seconds=options.load_seconds,
         loads={e.name: e for e in profile.load} if profile is not None else {},
     )
-    work = [partial(_run_group, group, settings) for group in groups.values()]
-    run_concurrently(work, _parallelism(len(work), options))
+    by_id = {j.cell_id: j for j in jobs}
+    units = [Unit(j.cell_id, j.runtime.name, _jvm_key(j)) for j in jobs]
+    batches = plan_batches(units, slots, options.durations)
+    shared = [k for k in KINDS if not k.exclusive]
+    work = [
+        partial(_run_batch, [by_id[c] for c in b.cells], shared, settings, f"batch-{i}")
+        for i, b in enumerate(batches, 1)
+    ]
+    run_concurrently(work, slots)
+    exclusive = [k for k in KINDS if k.exclusive]
+    if any(k.planned(j.planned) for k in exclusive for j in jobs):
+        run_concurrently([partial(_run_batch, jobs, exclusive, settings, "exclusive")], 1)
 
 
-def _run_group(group: list[CellJob], settings: Settings, children: Children) -> None:
-    """One runtime's cells: every kind of evidence in order (scenarios, chaos, load)."""
-    job = KindJob(group, settings, children)
-    for kind in KINDS:
+def _jvm_key(job: CellJob) -> str:
+    """The cell's driver-JVM key ("" for a Connect client or a cell without Spark)."""
+    conf = job.session.options(job.planned, job.workdir.resolve()).spark.conf
+    return jvm_key(conf) if conf is not None else ""
+
+
+def _run_batch(
+    cells: list[CellJob],
+    kinds: list[EvidenceKind],
+    settings: Settings,
+    name: str,
+    children: Children,
+) -> None:
+    """The batch's cells through `kinds`, in order."""
+    job = KindJob(cells, settings, children, name)
+    for kind in kinds:
         kind.run(job)
-
-
-def _parallelism(groups: int, options: RunOptions) -> int:
-    """How many runtimes run at once: cores and memory permitting (or as configured)."""
-    if options.parallel_runtimes:
-        return max(1, min(groups, options.parallel_runtimes))
-    configured = os.environ.get(PARALLEL_VAR, "")
-    if configured.isdigit():
-        return max(1, min(groups, int(configured)))
-    cores = os.cpu_count() or 1
-    # a runtime's cell holds a driver JVM plus its executors or a server: about 3 GiB at peak
-    # (benchmarks/services.py measures two runtimes at once against one after the other)
-    return max(1, min(groups, cores, int(available_memory_gib() // 3)))
 
 
 def _record_all(

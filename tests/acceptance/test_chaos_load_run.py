@@ -59,7 +59,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedP
         **os.environ,
         "CERTIFY_STATE_DIR": str(base / "state"),
         "CERTIFY_LOAD_SECONDS": "24",
-        "CERTIFY_PARALLEL_RUNTIMES": "1",  # two cores: one fault at a time keeps windows clean
+        "CERTIFY_MAX_DRIVERS": "1",  # two cores: one fault at a time keeps windows clean
         # how fast this machine answers today is not what this run judges: latency SLOs far
         # off; the error-rate and throughput SLOs are the profiles' own, and the tests below
         # compare the windows of this run with each other

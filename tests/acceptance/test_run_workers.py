@@ -1,4 +1,4 @@
-"""`certify run -n N`: cells in parallel under pytest-xdist, each cell's tests on one worker."""
+"""`certify run -n N`: N slots for the whole run; each batch one pytest, each cell in one batch."""
 
 from __future__ import annotations
 
@@ -23,18 +23,19 @@ def _report(out: Path) -> dict[str, Any]:
 
 
 def _workers(out: Path) -> dict[str, set[str]]:
-    """Cell -> the xdist workers its records were written by (from the run's store)."""
+    """Cell -> the batches (pytest processes) its records were written by (the run's store)."""
     found: dict[str, set[str]] = {}
     for record in RecordStore(out / "results.sqlite").records():
         found.setdefault(record.cell_id, set()).add(record.provenance["worker"])
     return found
 
 
-def test_workers_keep_each_cell_on_one_worker_and_give_the_same_outcome(tmp_path: Path) -> None:
+def test_slots_keep_each_cell_in_one_batch_and_give_the_same_outcome(tmp_path: Path) -> None:
     project = _project(tmp_path / "p")
     serial = certify(
-        "run", "--profile", "all", "--out", str(tmp_path / "serial"), "--root", str(project)
-    )
+        "run", "--profile", "all", "-n", "1", "--out", str(tmp_path / "serial"), "--root",
+        str(project),
+    )  # fmt: skip
     assert serial.returncode == 0, serial.stdout + serial.stderr
     proc = certify(
         "run",
@@ -52,9 +53,15 @@ def test_workers_keep_each_cell_on_one_worker_and_give_the_same_outcome(tmp_path
     assert _outcome(report) == _outcome(_report(tmp_path / "serial"))
     workers = _workers(tmp_path / "xdist")
     assert all(len(w) == 1 for w in workers.values()), workers
-    assert set().union(*workers.values()) == {"gw0", "gw1"}
-    # one pytest for the runtime, not one per cell
-    assert proc.stderr.count("certify: running") == 1
+    # four cells of one runtime on two slots: two batches of two cells, a pytest each
+    assert sorted(sum(1 for w in workers.values() if w == {b}) for b in ("batch-1", "batch-2")) == [
+        2,
+        2,
+    ], workers
+    assert proc.stderr.count("certify: running") == 2
+    # with one slot, one pytest runs all four cells one after the other
+    assert set().union(*_workers(tmp_path / "serial").values()) == {"batch-1"}
+    assert serial.stderr.count("certify: running") == 1
 
 
 SPARK_MATRIX = """
@@ -75,7 +82,7 @@ profiles:
 
 
 @pytest.mark.slow
-def test_one_worker_runs_two_spark_cells_each_with_its_own_session(tmp_path: Path) -> None:
+def test_one_batch_runs_two_spark_cells_each_with_its_own_session(tmp_path: Path) -> None:
     project = tmp_path / "p"
     (project / "matrices").mkdir(parents=True)
     (project / "matrices" / "twins.yaml").write_text(SPARK_MATRIX % version("pyspark"))
@@ -89,7 +96,11 @@ def test_one_worker_runs_two_spark_cells_each_with_its_own_session(tmp_path: Pat
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = _report(out)
     assert [c["verdict"] for c in report["cells"]] == ["certified", "certified"]
-    # each cell wrote its own Derby metastore: a fresh driver JVM per cell on the one worker
-    work = sorted(p.name for p in (out / "work").iterdir())
+    # each cell wrote its own Derby metastore: its own session and catalog, though the second
+    # cell's session ran in the driver JVM the first one started (same JVM settings)
+    work = sorted(p.name for p in (out / "work").iterdir() if p.is_dir())
     assert all((out / "work" / w / "metastore_db").is_dir() for w in work) and len(work) == 2
-    assert _workers(out) == {c["id"]: {"gw0"} for c in report["cells"]}
+    assert _workers(out) == {c["id"]: {"batch-1"} for c in report["cells"]}
+    notes = [json.loads((out / "work" / w / "spark-session.json").read_text()) for w in work]
+    assert sorted(n["jvm_reused"] for n in notes) == [False, True], notes
+    assert len({n["pid"] for n in notes}) == 1  # one pytest process

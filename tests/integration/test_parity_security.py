@@ -312,7 +312,7 @@ def real_run(tmp_path_factory: pytest.TempPathFactory, spark41_python: Path) -> 
     env = {
         **os.environ,
         "CERTIFY_STATE_DIR": str(base / "state"),
-        "CERTIFY_PARALLEL_RUNTIMES": "1",  # one Spark JVM at a time on a shared machine
+        "CERTIFY_MAX_DRIVERS": "1",  # one Spark JVM at a time on a shared machine
         "CERTIFY_S3_ACCESS_KEY_ID": KEY,
         "CERTIFY_S3_SECRET_ACCESS_KEY": SECRET,
     }

@@ -111,8 +111,13 @@ class LocalPlatform:
         logs: Path,
         mode: str = "run",
         assessments: Mapping[str, Assessment] | None = None,
+        slots: int = 1,
     ) -> Any:
-        """Start the services the runnable `cells` need, shared where they can be."""
+        """Start the services the runnable `cells` need, shared where they can be.
+
+        `slots` is how many cells run at once: a standalone cluster gets a core per slot, so
+        no cell waits for another cell's executors.
+        """
         from certify.platforms.local.session import LocalSession
 
         found = dict(assessments or {})
@@ -121,7 +126,7 @@ class LocalPlatform:
                 found[planned.cell.id] = self.assess(matrix, planned, fetch=True)
         runnable = [p for p in cells if found[p.cell.id].runnable]
         homes = {p.cell.id: self._spark_home(matrix, p) for p in runnable}
-        session = LocalSession(runnable, found, homes, logs, mode)
+        session = LocalSession(runnable, found, homes, logs, mode, slots)
         session.start()
         return session
 

@@ -67,8 +67,10 @@ class LocalSession:
         homes: Mapping[str, Path | None],
         logs: Path,
         mode: str,
+        slots: int = 1,
     ) -> None:
         self.cells = list(cells)
+        self.slots = max(1, slots)
         self.assessments = assessments
         self.homes = homes
         self.mode = mode
@@ -130,11 +132,25 @@ class LocalSession:
                 home, suffix = self._home_for(need.line), self._suffix(need.kind, need.line)
                 master = SparkMaster(home, name="spark-master" + suffix)
                 out.append((need, master))
+                cores = self._executor_cores(need.line)
                 for i in range(1, self.workers + 1):
-                    worker = SparkWorker(home, master, index=i)
+                    worker = SparkWorker(home, master, index=i, cores=cores, memory=f"{cores}g")
                     worker.suffix = suffix
                     out.append((need, worker))
         return out
+
+    def _executor_cores(self, line: str) -> int:
+        """A worker's cores: one per standalone cell of `line` that can run at once.
+
+        Each cell's driver asks for `workers` one-core executors (spark.cores.max), so with a
+        core per slot on every worker no cell ever waits for another cell's executors.
+        """
+        standalone = sum(
+            1
+            for p in self.cells
+            if p.cell.values.get("deploy") == "standalone" and p.cell.values.get("spark") == line
+        )
+        return max(1, min(self.slots, standalone))
 
     def _connect_wave(self) -> list[tuple[Need, Service]]:
         out: list[tuple[Need, Service]] = []
@@ -196,13 +212,17 @@ class LocalSession:
             packages=[j.coordinate for j in jars if j.coordinate],
         )
 
-    def options(self, planned: PlannedCell, workdir: Path) -> PlatformOptions:
-        """Everything the cell's fixtures need, except credentials."""
+    def options(self, planned: PlannedCell, workdir: Path, scope: str = "") -> PlatformOptions:
+        """Everything the cell's fixtures need, except credentials.
+
+        Names the cell makes in shared services derive from (`scope` or the session's id, cell
+        id): pass the run id, so that a resumed run (a new session) keeps its cells' names.
+        """
         found = self.assessments[planned.cell.id]
         weed, sql = self._first("seaweedfs"), self._first("sql-catalog")
         return PlatformOptions(
             platform="local",
-            database=database_name(planned.cell.id),
+            database=database_name(scope or self.session_id, planned.cell.id),
             spark=self._spark_options(planned, workdir),
             jars=tuple(j.to_json() for j in found.jars if isinstance(j, Jar)),
             services=self.endpoints_for(planned),
