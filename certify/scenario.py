@@ -5,20 +5,26 @@
 Scenarios and fixtures import from here; everything under `certify.pytest`, `certify.run` or
 `certify.platforms` is internal and may change. The cell under test comes from the `cell`
 fixture (a `CellContext`: id, values, tier, workdir and the platform's typed `options`); its
-private database from the `database` fixture; S3 credentials only from the environment
+private database from the `database` fixture and every other name it makes in a shared
+service from `cell.names` (`CellNames`: S3 key prefix, SQL warehouse prefix), cleaned up after
+the cell unless `KEEP_VAR` is set (`certify run --keep`); S3 credentials only from the environment
 (`S3_KEY_VAR`, `S3_SECRET_VAR`, and the read-only identity's `S3_READONLY_*`).
 """
 
 from __future__ import annotations
 
 from certify.cell import (
+    KEEP_VAR,
     CellContext,
+    CellNames,
     PlatformOptions,
     S3Options,
     SparkOptions,
     SqlCatalogOptions,
     cell_slug,
+    keep_requested,
 )
+from certify.cell.options import DRIVERS_VAR
 from certify.platforms.clients import rest_catalog, s3_client, s3_properties
 from certify.platforms.local.session import (
     S3_KEY_VAR,
@@ -26,7 +32,6 @@ from certify.platforms.local.session import (
     S3_READONLY_SECRET_VAR,
     S3_SECRET_VAR,
 )
-from certify.cell.options import DRIVERS_VAR
 from certify.platforms.sparkconf import (
     BASE_CONF,
     ICEBERG_CATALOG,
@@ -43,11 +48,13 @@ __all__ = [
     "DRIVERS_VAR",
     "ICEBERG_CATALOG",
     "JVM_SETTINGS",
+    "KEEP_VAR",
     "S3_KEY_VAR",
     "S3_READONLY_KEY_VAR",
     "S3_READONLY_SECRET_VAR",
     "S3_SECRET_VAR",
     "CellContext",
+    "CellNames",
     "PlatformOptions",
     "RecordStore",
     "S3Options",
@@ -56,6 +63,7 @@ __all__ = [
     "cell_slug",
     "jvm_key",
     "jvm_settings",
+    "keep_requested",
     "local_driver_conf",
     "not_applicable",
     "not_run",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from certify.cell.model import database_name
+from certify.cell.names import ADHOC_SCOPE, CellNames, database_name
 from certify.cell.options import PlatformOptions
 from certify.results.findings import JsonObject
 
@@ -28,8 +28,13 @@ class CellContext:
 
     @property
     def database(self) -> str:
-        """The cell's private database / namespace: the platform's, else one named after it."""
-        return self.options.database or database_name(self.id)
+        """The cell's private database / namespace: the platform's, else the adhoc scope's."""
+        return self.options.database or database_name(ADHOC_SCOPE, self.id)
+
+    @property
+    def names(self) -> CellNames:
+        """Every name the cell makes in shared services (its database, S3 prefix, ...)."""
+        return CellNames(self.database)
 
     def to_json(self) -> JsonObject:
         """The JSON form every child reads (inverse of `from_json`)."""

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from certify.matrix.space import cell_id
-
-
-def database_name(cell_id: str) -> str:
-    """A database / namespace name private to a cell (cells share metastores and catalogs)."""
-    return "certify_" + hashlib.sha256(cell_id.encode()).hexdigest()[:10]
 
 
 def cell_slug(cell_id: str) -> str:

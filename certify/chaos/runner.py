@@ -106,7 +106,7 @@ class _Run:
     ) -> None:
         self.experiment, self.target, self.token = experiment, target, token
         self.planned, self.runtime, self.session = job.planned, job.runtime, job.session
-        self.root, self.out = job.root, job.out
+        self.root, self.out, self.run_id = job.root, job.out, job.run_id
         slug = cell_slug(job.planned.cell.id)
         self.folder = job.out / "evidence" / slug / "chaos" / experiment.name
         self.journal = self.folder.parent / f"{experiment.name}.journal.json"
@@ -119,7 +119,7 @@ class _Run:
         info = {
             "id": self.planned.cell.id,
             "values": self.planned.cell.values,
-            "options": self.session.options(self.planned, workdir).to_json(),
+            "options": self.session.options(self.planned, workdir, self.run_id).to_json(),
             "python": str(self.runtime.python),
             "workdir": str(workdir),
             "folder": str(self.folder.resolve()),

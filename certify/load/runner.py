@@ -166,7 +166,7 @@ def _prepare(name: str, job: CellJob, opts: LoadOptions) -> _Job:
     if why:
         raise _NotApplicable(why)
     slug = cell_slug(planned.cell.id)
-    options = session.options(planned, out / "work" / slug).to_json()
+    options = session.options(planned, out / "work" / slug, job.run_id).to_json()
     endpoint = profile.endpoint(options)
     if profile.target and endpoint is None:
         raise _NotApplicable(f"the platform gives this cell no {profile.target} endpoint")

@@ -157,6 +157,20 @@ def test_the_session_is_marked_and_its_services_are_healthy_on_loopback(started:
 
 
 @pytest.mark.slow
+def test_a_cells_names_derive_from_the_run_id_it_is_given(started: Started) -> None:
+    """Names a cell makes in shared services are per (run, cell): a resumed run keeps them."""
+    session, planned, work = started.session, started.planned, started.logs.parent / "work"
+    first = session.options(planned, work, "run-a").database
+    assert first == session.options(planned, work, "run-a").database  # --resume: same run id
+    assert first != session.options(planned, work, "run-b").database
+    unscoped = session.options(planned, work).database  # no run id: the session's own scope
+    assert unscoped == session.options(planned, work).database
+    assert unscoped not in (first, "")
+    for name in (first, unscoped):
+        assert name.isidentifier() and name == name.lower() and name[0].isalpha(), name
+
+
+@pytest.mark.slow
 def test_secrets_reach_the_cell_only_through_its_environment(started: Started) -> None:
     session = started.session
     secrets = session.secrets

@@ -211,7 +211,7 @@ class _Session:
         self._options = _Options(options)
         self.secrets: list[str] = []
 
-    def options(self, planned: PlannedCell, workdir: Path) -> _Options:
+    def options(self, planned: PlannedCell, workdir: Path, scope: str = "") -> _Options:
         return self._options
 
 

@@ -313,7 +313,8 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     connect = {**values, "deploy": "connect"}
     planned_connect = PlannedCell(Cell(tuple(connect.items()), "certified"), "", (), (), ())
     try:
-        options = session.options(planned, workdir).to_json()
+        options = session.options(planned, workdir, "run-1").to_json()
+        unscoped = session.options(planned, workdir).to_json()["database"]
         session.assessments = {
             planned.cell.id: Assessment(True, spark="needs jar sqlite-jdbc", needs=needs),
             planned_connect.cell.id: found,
@@ -328,7 +329,7 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     assert json.dumps(options) == json.dumps(
         {
             "platform": "local",
-            "database": database_name(planned.cell.id),
+            "database": database_name("run-1", planned.cell.id),
             "spark": {"unavailable": None, "conf": driver_conf(cell, workdir)},
             "jars": [jar.to_json()],
             "services": {"seaweedfs": "http://127.0.0.1:1", "sql-catalog": "sqlite:////c.db"},
@@ -336,5 +337,7 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
             "sql_catalog": {"uri": "sqlite:////c.db", "warehouse": "file:///w"},
         }
     )
+    # without a run id the names are the session's own: still private to this session's cell
+    assert unscoped == database_name(session.session_id, planned.cell.id) != options["database"]
     assert unavailable == {"unavailable": "needs jar sqlite-jdbc"}
     assert connect_spark == {"unavailable": None, "remote": None}  # no Connect server started
