@@ -27,6 +27,7 @@ from typing import Any
 from locust import LoadTestShape, events
 from locust.env import Environment
 
+from certify.cell import ADHOC_SCOPE, CellNames, database_name
 from certify.load import shapes, slo
 
 CELL_VAR = "CERTIFY_LOAD_CELL"
@@ -208,6 +209,17 @@ def declare(module: dict[str, Any]) -> dict[str, Any]:
 
     _write({**run, "parts": _PARTS})
     return info
+
+
+def names(info: dict[str, Any]) -> CellNames:
+    """Every name the cell makes in shared services (its database, its S3 prefix).
+
+    The platform's database for the cell, else the one a cell run by hand gets: never a name
+    another cell or run could share.
+    """
+    options = info.get("options") or {}
+    database = str(options.get("database") or "")
+    return CellNames(database or database_name(ADHOC_SCOPE, str(info.get("id", ""))))
 
 
 def not_applicable(reason: str) -> None:

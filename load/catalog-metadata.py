@@ -26,7 +26,7 @@ SLO = {
 
 CELL = _shared.declare(globals())
 OPTIONS: dict[str, Any] = CELL.get("options", {})
-NAMESPACE = str(OPTIONS.get("database", "certify_load"))
+NAMESPACE = _shared.names(CELL).database
 TABLE = "load_metadata"
 AVAILABLE: list[str] = []  # the halves whose setup worked
 _counter = itertools.count()

@@ -30,7 +30,7 @@ CELL = _shared.declare(globals())
 OPTIONS: dict[str, Any] = CELL.get("options", {})
 S3: dict[str, Any] = OPTIONS.get("s3") or {}
 BUCKET = str(S3.get("bucket", "warehouse"))
-PREFIX = f"certify-load/{OPTIONS.get('database', 'cell')}"
+PREFIX = _shared.names(CELL).s3_key("load")  # under the cell's prefix of the shared bucket
 PAYLOAD = {name: os.urandom(size) for name, size in SIZES.items()}
 
 

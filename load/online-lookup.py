@@ -32,7 +32,7 @@ SHARDS = 16  # identity partitions on entity_id % SHARDS (bucket() needs pyicebe
 
 CELL = _shared.declare(globals())
 OPTIONS: dict[str, Any] = CELL.get("options", {})
-IDENT = f"{OPTIONS.get('database', 'certify_load')}.online_features"
+IDENT = _shared.names(CELL).table("online_features")
 
 
 def _catalog() -> Any:

@@ -35,7 +35,7 @@ SLO = {
 ROWS = 200
 
 CELL = _shared.declare(globals())
-TABLE = f"{CELL['options'].get('database', 'default')}.certify_load_kv"
+TABLE = _shared.names(CELL).table("certify_load_kv")
 # sessions a user replaced after a lost server: kept referenced until the process exits (it
 # leaves with os._exit, below), because pyspark's SparkSession.__del__, run by the garbage
 # collector inside a later gRPC call, joins the release threads of every session and can

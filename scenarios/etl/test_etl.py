@@ -26,10 +26,13 @@ SIZES = [int(s) for s in os.environ.get("CERTIFY_ETL_SIZES", "1000,100000").spli
 
 
 @pytest.fixture(scope="module")
-def etl_db(spark: Any) -> str:
-    """A database of the cell's catalog for the suite's tables."""
-    spark.sql("CREATE DATABASE IF NOT EXISTS certify_etl")
-    return "certify_etl"
+def etl_db(spark: Any, database: str) -> str:
+    """The cell's private database, created in its catalog, for the suite's tables.
+
+    Cells share one metastore: a fixed name here made two cells of one run collide.
+    """
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS {database}")
+    return database
 
 
 @pytest.mark.parametrize("rows", SIZES)

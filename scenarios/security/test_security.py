@@ -85,7 +85,9 @@ def test_planted_credentials_pass_through_spark_redacted(
 
 
 @pytest.mark.requires(storage="s3")
-def test_a_read_only_identity_cannot_write(s3_client: Any, s3_bucket: str, database: str) -> None:
+def test_a_read_only_identity_cannot_write(
+    s3_client: Any, s3_bucket: str, cell: CellContext
+) -> None:
     """The read-only S3 identity reads and lists; every put, overwrite and delete is denied."""
     creds = read_only_credentials()
     if creds is None:
@@ -103,7 +105,8 @@ def test_a_read_only_identity_cannot_write(s3_client: Any, s3_bucket: str, datab
         aws_secret_access_key=creds[1],
         region_name=s3_client.meta.region_name,
     )
-    problems = read_only_violations(s3_client, reader, s3_bucket, f"{database}/security")
+    prefix = cell.names.s3_key("security")
+    problems = read_only_violations(s3_client, reader, s3_bucket, prefix)
     if problems:
         pytest.fail("the read-only identity could write:\n" + "\n".join(problems), pytrace=False)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from certify.scenario import CellContext
+
 pytestmark = pytest.mark.smoke
 
 
@@ -32,11 +34,11 @@ def test_pyiceberg_round_trip(iceberg_catalog: Any, database: str) -> None:
 
 
 @pytest.mark.requires(storage="s3")
-def test_s3_object_round_trip(s3_client: Any, s3_bucket: str, database: str) -> None:
-    """An object written to the cell's S3 bucket lists and reads back byte for byte."""
-    body = hashlib.sha256(database.encode()).hexdigest().encode() * 1000
-    key = f"{database}/smoke/object.bin"
+def test_s3_object_round_trip(s3_client: Any, s3_bucket: str, cell: CellContext) -> None:
+    """An object written under the cell's prefix of its S3 bucket lists and reads back exactly."""
+    body = hashlib.sha256(cell.database.encode()).hexdigest().encode() * 1000
+    key = cell.names.s3_key("smoke", "object.bin")
     s3_client.put_object(Bucket=s3_bucket, Key=key, Body=body)
-    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=f"{database}/smoke/")
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=cell.names.s3_key("smoke", ""))
     assert [o["Key"] for o in listed.get("Contents", [])] == [key]
     assert s3_client.get_object(Bucket=s3_bucket, Key=key)["Body"].read() == body
