@@ -11,6 +11,8 @@ folder, written atomically:
 - `verify.json`: after `verify.go` appears (the data-integrity probe creates it once the
   platform recovered): the table read again and compared with what it must hold.
 
+Then the table is dropped (unless `certify run --keep`), and the phase is `done`.
+
 The table is seeded with rows [0, seed), then rows [seed, seed + rows) are appended under the
 fault: afterwards it must hold exactly [0, seed + rows) (completed) or exactly [0, seed) (failed).
 """
@@ -22,6 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Protocol
 
+from certify.cell import keep_requested
 from certify.chaos.workload_io import Reporter, WorkloadSpec, error_text, read_json, write_json
 from certify.results.findings import JsonObject
 
@@ -43,6 +46,9 @@ class Job(Protocol):
     def verify(self, outcome: JsonObject) -> JsonObject:
         """The table read again and compared with what `outcome` says it must hold."""
 
+    def drop(self) -> None:
+        """Drop the table (and the cell's namespace, when nothing else is left in it)."""
+
     def close(self) -> None:
         """Release the client."""
 
@@ -58,7 +64,7 @@ def _job(spec: WorkloadSpec, report: Reporter) -> Job:
 
 
 def run(spec: WorkloadSpec) -> int:
-    """Seed, write under the fault, probe, then verify on request; 0 unless the harness broke."""
+    """Seed, write under the fault, probe, verify on request, drop; 0 unless the harness broke."""
     folder = spec.folder
     report = Reporter(folder)
     report.phase("connecting")
@@ -72,10 +78,31 @@ def run(spec: WorkloadSpec) -> int:
         if report.wait_go(spec.number("verify_timeout_s", 300)):
             report.phase("verifying")
             write_json(folder / "verify.json", job.verify(outcome))
+        clean_up(job)
         report.phase("done")
         return 0
+    except BaseException:
+        clean_up(job)
+        raise
     finally:
         job.close()
+
+
+def clean_up(job: Job) -> bool:
+    """Drop the workload's table unless `--keep`; a failure is a warning in the log, no error.
+
+    The table lives in the cell's database, in services other cells share. Returns whether
+    it was dropped.
+    """
+    if keep_requested():
+        return False
+    try:
+        job.drop()
+    except Exception as exc:  # what the experiment found stands; a leftover is only noted
+        print(f"certify: warning: could not drop the workload's table: {error_text(exc)}",
+              file=sys.stderr, flush=True)  # fmt: skip
+        return False
+    return True
 
 
 def main(argv: list[str]) -> int:

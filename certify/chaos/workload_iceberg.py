@@ -175,6 +175,16 @@ class IcebergJob:
             problems.append(f"orphaned snapshot(s) not in the current lineage: {orphans}")
         return problems
 
+    def drop(self) -> None:
+        """Purge the table through the real endpoints, then the namespace if it is empty."""
+        from pyiceberg.exceptions import NoSuchTableError
+
+        catalog = self._catalog({})
+        with contextlib.suppress(NoSuchTableError):
+            catalog.purge_table(self.name)
+        with contextlib.suppress(Exception):  # not empty: the cell's other tables stay
+            catalog.drop_namespace(self.database)
+
     def close(self) -> None:
         """Nothing to stop (no JVM)."""
 

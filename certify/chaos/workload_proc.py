@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -15,6 +16,8 @@ from certify.chaos.workload_io import WorkloadSpec
 from certify.host.process import start_child, stop_group
 from certify.platforms.faults import FaultTarget
 from certify.results.findings import JsonObject
+
+DROP_GRACE_S = 60.0  # how long a verified workload may take to drop its table and end
 
 
 def _wait_group_gone(pgid: int, timeout_s: float) -> None:
@@ -98,8 +101,15 @@ class Workloads:
         return str(self.folder.resolve()) if self.folder is not None else None
 
     def stop(self) -> None:
-        """Stop the workload's process group (idempotent)."""
+        """Stop the workload's process group (idempotent).
+
+        A workload that has verified its table is let finish first (it drops the table then),
+        for at most `DROP_GRACE_S`.
+        """
         if self.proc is not None:
+            if self.folder is not None and (self.folder / "verify.json").exists():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(DROP_GRACE_S)
             stop_group(self.proc, 5.0)
             _wait_group_gone(self.proc.pid, 10.0)
         if self._log is not None:

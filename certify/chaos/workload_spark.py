@@ -233,6 +233,14 @@ class SparkJob:
             ]
         return []
 
+    def drop(self) -> None:
+        """Drop the table (purged, if Iceberg), then the database if nothing else is in it."""
+        self._fresh()
+        purge = " PURGE" if self.iceberg else ""
+        self.spark.sql(f"DROP TABLE IF EXISTS {self.table}{purge}").collect()
+        with contextlib.suppress(Exception):  # not empty: the cell's other tables stay
+            self.spark.sql(f"DROP DATABASE IF EXISTS {self.table.split('.')[0]}").collect()
+
     def close(self) -> None:
         """Stop the session (the driver JVM ends with this process)."""
         with contextlib.suppress(Exception):
