@@ -100,7 +100,7 @@ def _contexts(batch: Sequence[CellJob]) -> list[CellContext]:
             c.planned.cell.values,
             c.planned.cell.tier,
             c.workdir.resolve(),
-            c.session.options(c.planned, c.workdir.resolve()),
+            c.session.options(c.planned, c.workdir.resolve(), c.run_id),
         )
         for c in batch
     ]
@@ -151,7 +151,7 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
 def _env(batch: Sequence[CellJob], job: KindJob) -> dict[str, str]:
     """The pytest's environment: the runtime's interpreter, provenance, credentials, slots."""
     first = batch[0]
-    jars = [dict(j) for c in batch for j in c.session.options(c.planned, c.out).jars]
+    jars = [dict(j) for c in batch for j in c.session.options(c.planned, c.out, c.run_id).jars]
     extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind, "jars": jars}
     env = {
         **os.environ,

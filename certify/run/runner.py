@@ -190,7 +190,7 @@ def _run_jobs(
 
 def _jvm_key(job: CellJob) -> str:
     """The cell's driver-JVM key ("" for a Connect client or a cell without Spark)."""
-    conf = job.session.options(job.planned, job.workdir.resolve()).spark.conf
+    conf = job.session.options(job.planned, job.workdir.resolve(), job.run_id).spark.conf
     return jvm_key(conf) if conf is not None else ""
 
 
