@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from certify.cell import KEEP_VAR
 from certify.platforms.sparkconf import CellSpark, driver_conf
 from certify.results import RecordStore
 from fixtures.iceberg_checks import local_iceberg_session, plant_byte_swap, stop_local_session
@@ -72,7 +73,8 @@ def _run_hive_cell(python: Path, line: str, metastore: Path, base: Path, run_id:
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYSPARK_PYTHON": str(python)},
+        # kept: each line's table must outlive its pytest for the next line to read it
+        env={**os.environ, "PYSPARK_PYTHON": str(python), KEEP_VAR: "1"},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
