@@ -25,7 +25,7 @@ from certify.cell import (
     keep_requested,
 )
 from certify.cell.options import DRIVERS_VAR
-from certify.platforms.clients import rest_catalog, s3_client, s3_properties
+from certify.platforms.clients import connect_session, rest_catalog, s3_client, s3_properties
 from certify.platforms.local.session import (
     S3_KEY_VAR,
     S3_READONLY_KEY_VAR,
@@ -61,6 +61,7 @@ __all__ = [
     "SparkOptions",
     "SqlCatalogOptions",
     "cell_slug",
+    "connect_session",
     "jvm_key",
     "jvm_settings",
     "keep_requested",

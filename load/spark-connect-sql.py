@@ -44,14 +44,14 @@ _RETIRED: list[Any] = []
 
 
 def _session() -> Any:
-    from pyspark.sql import SparkSession
 
     remote = CELL["options"].get("spark", {}).get("remote")
     if not remote:
         raise _shared.ProfileNotApplicable("the cell has no Spark Connect endpoint")
+    from certify.platforms.clients import connect_session
     from certify.platforms.sparkconf import bound_connect_retries
 
-    session = SparkSession.builder.remote(remote).create()
+    session = connect_session(remote, CELL["options"].get("spark", {}).get("session"), new=True)
     bound_connect_retries(session)  # a lost server fails requests in seconds, not minutes
     return session
 

@@ -39,12 +39,15 @@ class SparkOptions:
     """Where the cell's Spark is: unavailable here (why), a Connect endpoint, or driver settings.
 
     `remote` is only meaningful for a Spark Connect cell: its server's endpoint, or None when
-    the platform started none. `conf` is the driver's configuration of every other cell.
+    the platform started none; `session` are the settings its session sets for itself (its
+    catalog: cells of a line share one server). `conf` is the driver's configuration of every
+    other cell.
     """
 
     unavailable: str | None = None
     remote: str | None = None
     conf: Mapping[str, str] | None = None
+    session: Mapping[str, str] | None = None
 
     def to_json(self) -> JsonObject:
         """`unavailable` always; then `conf` for a driver, else `remote` (Connect)."""
@@ -55,6 +58,8 @@ class SparkOptions:
             out["conf"] = dict(self.conf)
         else:
             out["remote"] = self.remote
+            if self.session:
+                out["session"] = dict(self.session)
         return out
 
     @classmethod
@@ -66,6 +71,7 @@ class SparkOptions:
             _text(spark.get("unavailable")),
             _text(spark.get("remote")),
             _strings(conf) if conf is not None else None,
+            _strings(spark.get("session")) or None,
         )
 
 

@@ -31,6 +31,7 @@ from certify.chaos.workload_io import (
     error_text,
     expected_answer,
 )
+from certify.platforms.clients import connect_session
 from certify.platforms.sparkconf import bound_connect_retries
 from certify.results.findings import JsonObject
 
@@ -84,7 +85,7 @@ class SparkJob:
         from pyspark.sql import SparkSession
 
         if self.remote:
-            session = SparkSession.builder.remote(str(self.remote)).create()
+            session = connect_session(str(self.remote), self.spec.options.spark.session, new=True)
             bound_connect_retries(session)
             return session
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

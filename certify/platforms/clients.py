@@ -13,7 +13,7 @@ from typing import Any
 
 from certify.cell.options import REGION, S3Options
 
-__all__ = ["REGION", "S3", "rest_catalog", "s3_client", "s3_properties"]
+__all__ = ["REGION", "S3", "connect_session", "rest_catalog", "s3_client", "s3_properties"]
 
 # the typed options, or their JSON form (`options["s3"]` of a cell.json)
 S3 = S3Options | Mapping[str, object]
@@ -61,3 +61,19 @@ def s3_client(s3: S3, key: str, secret: str) -> Any:
         aws_secret_access_key=secret,
         region_name=store.region,
     )
+
+
+def connect_session(
+    remote: str, settings: Mapping[str, str] | None = None, new: bool = False
+) -> Any:
+    """A Spark Connect session on `remote` with the cell's own settings (its catalog).
+
+    Cells of a Spark line share one server, so a cell's catalog lives in its session's
+    settings (`SparkOptions.session`); `new` makes a fresh session even where one is active.
+    """
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.remote(remote)
+    for key, value in (settings or {}).items():
+        builder = builder.config(key, value)
+    return builder.create() if new else builder.getOrCreate()

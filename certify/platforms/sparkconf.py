@@ -101,6 +101,44 @@ def server_conf(cell: CellSpark) -> dict[str, str]:
     return catalog_conf(cell, embedded_metastore=None)
 
 
+def connect_session_setting(key: str) -> bool:
+    """Whether a Spark Connect session may set `key` itself (the cell's catalog), not its server.
+
+    Catalog plugins are read from the session's settings when first used, so every cell of a
+    line can share one server, each session with its own catalog; everything else (catalog
+    implementation, extensions, jars, the Hadoop settings) is static: the server's.
+    """
+    return (
+        key.startswith(f"spark.sql.catalog.{ICEBERG_CATALOG}") or key == "spark.sql.defaultCatalog"
+    )
+
+
+def connect_session_conf(cell: CellSpark) -> dict[str, str]:
+    """The settings a Connect cell's session sets for itself (see connect_session_setting)."""
+    return {k: v for k, v in server_conf(cell).items() if connect_session_setting(k)}
+
+
+def shared_server_conf(cells: Sequence[CellSpark]) -> dict[str, str]:
+    """Static settings of one Spark Connect server serving every cell of `cells` (one line).
+
+    Hive support when any cell's catalog is Hive, Iceberg's extensions when any is Iceberg, the
+    union of their jars; the cells' own catalogs are their sessions' (connect_session_conf).
+    """
+    conf: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    for cell in cells:
+        for key, value in server_conf(cell).items():
+            if connect_session_setting(key):
+                continue
+            if key in ("spark.jars", "spark.jars.packages"):
+                known = lists.setdefault(key, [])
+                known += [v for v in value.split(",") if v and v not in known]
+            else:
+                conf.setdefault(key, value)
+    conf.update({key: ",".join(values) for key, values in lists.items()})
+    return conf
+
+
 def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, str]:
     """Catalog, warehouse and jar settings; Hive on embedded Derby when no metastore is given."""
     conf = {"spark.sql.warehouse.dir": cell.warehouse.as_uri()}

@@ -294,7 +294,12 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     from certify.plan import PlannedCell
     from certify.platforms.base import Assessment, Need
     from certify.platforms.local.session import LocalSession
-    from certify.platforms.sparkconf import CellSpark, Endpoints, driver_conf
+    from certify.platforms.sparkconf import (
+        CellSpark,
+        Endpoints,
+        connect_session_conf,
+        driver_conf,
+    )
 
     monkeypatch.setenv("CERTIFY_STATE_DIR", str(tmp_path / "state"))
     values = {"spark": "3.5", "catalog": "iceberg-sql", "storage": "s3", "deploy": "local"}
@@ -321,6 +326,7 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
         }
         unavailable = session.options(planned, workdir).to_json()["spark"]
         connect_spark = session.options(planned_connect, workdir).to_json()["spark"]
+        connect_warehouse = session.state.path / "connect-warehouse"
     finally:
         session.stop()
     endpoints = Endpoints(s3="http://127.0.0.1:1", iceberg_rest="http://127.0.0.1:2",
@@ -340,4 +346,38 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     # without a run id the names are the session's own: still private to this session's cell
     assert unscoped == database_name(session.session_id, planned.cell.id) != options["database"]
     assert unavailable == {"unavailable": "needs jar sqlite-jdbc"}
-    assert connect_spark == {"unavailable": None, "remote": None}  # no Connect server started
+    # no Connect server started; the session would set the cell's own catalog (shared server)
+    connect_cell = CellSpark(connect, connect_warehouse, endpoints, [], [jar.coordinate or ""])
+    session_conf = connect_session_conf(connect_cell)
+    assert connect_spark == {"unavailable": None, "remote": None, "session": session_conf}
+    assert session_conf["spark.sql.catalog.ice"] == "org.apache.iceberg.spark.SparkCatalog"
+    assert all(k.startswith("spark.sql.catalog.ice") or k == "spark.sql.defaultCatalog"
+               for k in session_conf)  # fmt: skip
+
+
+def test_one_connect_server_serves_a_lines_cells_each_session_its_own_catalog(
+    tmp_path: Path,
+) -> None:
+    from certify.platforms.sparkconf import (
+        CellSpark,
+        Endpoints,
+        connect_session_conf,
+        shared_server_conf,
+    )
+
+    endpoints = Endpoints(hive="thrift://127.0.0.1:9083")
+    hive = CellSpark({"spark": "4.1", "catalog": "hive"}, tmp_path, endpoints, ["/j/a.jar"])
+    ice = CellSpark(
+        {"spark": "4.1", "catalog": "iceberg-hive"}, tmp_path, endpoints, ["/j/a.jar", "/j/i.jar"]
+    )
+    server = shared_server_conf([hive, ice])
+    assert server["spark.sql.catalogImplementation"] == "hive"  # the hive cell's session catalog
+    assert "IcebergSparkSessionExtensions" in server["spark.sql.extensions"]  # static: here
+    assert server["spark.jars"] == "/j/a.jar,/j/i.jar"  # the union, each jar once
+    assert not any(k.startswith("spark.sql.catalog.ice") for k in server)
+    assert "spark.sql.defaultCatalog" not in server
+    # each session brings its own catalog; the hive cell's needs none of its own
+    assert connect_session_conf(hive) == {}
+    ice_session = connect_session_conf(ice)
+    assert ice_session["spark.sql.catalog.ice.type"] == "hive"
+    assert ice_session["spark.sql.defaultCatalog"] == "ice"

@@ -181,7 +181,7 @@ def _needs(values: Mapping[str, str], line: str, spark_ok: bool) -> tuple[Need, 
         if deploy == "standalone":
             needs.append(Need("spark-standalone", line))
         if deploy == "connect":
-            needs.append(Need("spark-connect", line, catalog))
+            needs.append(Need("spark-connect", line))  # one server per line, a session per cell
     if values.get("storage") == "s3" or catalog == "iceberg-rest":
         needs.append(Need("seaweedfs"))
     if catalog == "iceberg-sql":

@@ -28,7 +28,13 @@ from certify.platforms.local.services.spark_standalone import SparkMaster, Spark
 from certify.platforms.local.services.sql_catalog import SqlCatalog
 from certify.platforms.local.services.supervisor import Running, Supervisor
 from certify.platforms.local.state import SessionState
-from certify.platforms.sparkconf import CellSpark, Endpoints, driver_conf, server_conf
+from certify.platforms.sparkconf import (
+    CellSpark,
+    Endpoints,
+    connect_session_conf,
+    driver_conf,
+    shared_server_conf,
+)
 
 S3_KEY_VAR = "CERTIFY_S3_ACCESS_KEY_ID"
 S3_SECRET_VAR = "CERTIFY_S3_SECRET_ACCESS_KEY"
@@ -153,11 +159,13 @@ class LocalSession:
         return max(1, min(self.slots, standalone))
 
     def _connect_wave(self) -> list[tuple[Need, Service]]:
+        """One Spark Connect server per line, for every Connect cell of it (a session each)."""
         out: list[tuple[Need, Service]] = []
         for need in sorted(n for n in self.needs if n.kind == "spark-connect"):
-            cell = next(p for p in self.cells if need in self.assessments[p.cell.id].needs)
-            conf = server_conf(self._cell_spark(cell, self.state.path / "connect-warehouse"))
-            suffix = self._suffix(need.kind, f"{need.line}-{need.catalog}")
+            cells = [p for p in self.cells if need in self.assessments[p.cell.id].needs]
+            warehouse = self.state.path / "connect-warehouse"
+            conf = shared_server_conf([self._cell_spark(p, warehouse) for p in cells])
+            suffix = self._suffix(need.kind, need.line)
             server = SparkConnect(self._home_for(need.line), conf, name="spark-connect" + suffix)
             out.append((need, server))
         return out
@@ -241,8 +249,12 @@ class LocalSession:
         if unavailable is not None:
             return SparkOptions(unavailable)
         if values.get("deploy") == "connect":
-            server = self._first("spark-connect", values.get("spark", ""), values["catalog"])
-            return SparkOptions(remote=server.launch.endpoint if server else None)
+            server = self._first("spark-connect", values.get("spark", ""))
+            cell = self._cell_spark(planned, self.state.path / "connect-warehouse")
+            return SparkOptions(
+                remote=server.launch.endpoint if server else None,
+                session=connect_session_conf(cell),
+            )
         cell = self._cell_spark(planned, workdir / "warehouse")
         return SparkOptions(conf=driver_conf(cell, workdir))
 
