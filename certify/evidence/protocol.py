@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from certify.config.models import LoadEntry
@@ -37,7 +38,8 @@ class KindJob:
     cells: Sequence[CellJob]
     settings: Settings
     children: Children
-    batch: str = ""  # the scheduler's name for the batch (`batch-3`), in every record
+    batch: str = ""  # the scheduler's name for the lane (`lane-3`), in every record
+    claims: Path | None = None  # where the lanes of a runtime claim its cells (None: run all)
 
 
 class EvidenceKind(Protocol):

@@ -21,6 +21,7 @@ from certify.host.pool import session_marker
 from certify.host.provenance import PROVENANCE_VAR, now
 from certify.plan import PlannedCell
 from certify.platforms.base import CellJob
+from certify.pytest.claims import claimed_by
 from certify.results import Outcome
 
 # pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
@@ -45,22 +46,31 @@ class Scenarios:
         return planned.suites
 
     def run(self, job: KindJob) -> None:
-        """The batch's cells (of one runtime) in one pytest process, in the batch's order."""
-        ready = [c for c in job.cells if _present_suites(c)]
+        """The lane's cells (of one runtime) in one pytest process, in the lane's order.
+
+        With a claims folder the process takes only the cells no other lane has claimed.
+        """
+        ready = [c for c in job.cells if _present(c)]
         if ready:
             _run_batch(ready, job)
 
 
-def _present_suites(cell: CellJob) -> list[str]:
-    """The cell's suites that exist; a missing suite folder is recorded as an error."""
-    present = []
-    for suite in cell.planned.suites:
-        if (cell.root / "scenarios" / suite).is_dir():
-            present.append(suite)
-            continue
-        outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite)
-        cell.store.add(outcome.record("error", f"suite folder scenarios/{suite} does not exist"))
-    return present
+def _present(cell: CellJob) -> list[str]:
+    return [s for s in cell.planned.suites if (cell.root / "scenarios" / s).is_dir()]
+
+
+def with_suites(cells: Sequence[CellJob]) -> list[CellJob]:
+    """The cells with a suite to run; each missing suite folder is recorded as an error, once."""
+    ready = []
+    for cell in cells:
+        for suite in cell.planned.suites:
+            if not (cell.root / "scenarios" / suite).is_dir():
+                outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite)
+                message = f"suite folder scenarios/{suite} does not exist"
+                cell.store.add(outcome.record("error", message))
+        if _present(cell):
+            ready.append(cell)
+    return ready
 
 
 def _run_batch(batch: Sequence[CellJob], job: KindJob) -> None:
@@ -79,6 +89,8 @@ def _run_batch(batch: Sequence[CellJob], job: KindJob) -> None:
         return
     why = _WHY.get(rc, f"exited with code {rc}")
     for cell in batch:
+        if job.claims is not None and claimed_by(job.claims, cell.cell_id) != job.batch:
+            continue  # another lane ran it (or will): its own pytest answers for it
         # pytest stops with 2 after collection errors; those are recorded already, per module
         collect_errors = {
             r.suite
@@ -106,10 +118,11 @@ def _contexts(batch: Sequence[CellJob]) -> list[CellContext]:
     ]
 
 
-def _cell_args(batch: Sequence[CellJob], evidence: Path) -> list[str]:
-    """Which cells the pytest runs: one by options, or several (in order) by a manifest."""
+def _cell_args(batch: Sequence[CellJob], evidence: Path, claims: Path | None) -> list[str]:
+    """Which cells the pytest runs: one by options, or several (in order) by a manifest; with
+    a claims folder, those of the manifest it claims first."""
     contexts = _contexts(batch)
-    if len(contexts) == 1:
+    if len(contexts) == 1 and claims is None:
         [one] = contexts
         return [
             "--certify-cell", one.id, "--certify-values", json.dumps(dict(one.values)),
@@ -119,13 +132,14 @@ def _cell_args(batch: Sequence[CellJob], evidence: Path) -> list[str]:
     manifest = evidence / "cells.json"
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps([c.to_json() for c in contexts], indent=2) + "\n")
-    return ["--certify-cells", str(manifest)]
+    claimed = ["--certify-claims", str(claims)] if claims is not None else []
+    return ["--certify-cells", str(manifest), *claimed]
 
 
 def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[int, Path]:
     first = batch[0]
     runtime = first.runtime
-    name = first.planned.cell.slug if len(batch) == 1 else f"batch-{first.planned.cell.slug}"
+    name = job.batch if job.claims is not None else first.planned.cell.slug
     evidence = first.out / "evidence" / name
     retry = next((c.planned.retry for c in batch if c.planned.retry), None)
     argv = [
@@ -133,7 +147,7 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
         "-p", "certify.pytest.plugin", "-p", "no:cacheprovider", "-q", "--color=no",
         "--rootdir", str(first.root), "--junitxml", str(evidence / "pytest-junit.xml"),
         "--certify-store", str(first.store.path.resolve()), "--certify-run-id", first.run_id,
-        *_cell_args(batch, evidence),
+        *_cell_args(batch, evidence, job.claims),
         *(["--certify-retry", retry] if retry else []),
         # allure-results with the cell on every result (a no-op where allure-pytest is missing)
         "-p", "certify.pytest.allure",

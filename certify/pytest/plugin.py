@@ -12,6 +12,7 @@ pytest run of the framework's own tests is untouched.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NoReturn
@@ -60,6 +61,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("certify", "certify: certification of a matrix cell")
     group.addoption("--certify-cell", help="id of the cell under test")
     group.addoption("--certify-cells", help="JSON manifest of several cells (certify run -n N)")
+    group.addoption(
+        "--certify-claims",
+        help="folder where processes sharing a manifest claim its cells (each runs once)",
+    )
     group.addoption("--certify-values", help="the cell's dimension values as a JSON object")
     group.addoption("--certify-tier", default="experimental", help="the cell's tier")
     group.addoption("--certify-store", help="path of the run's SQLite record store")
@@ -114,6 +119,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for cell in cells:
         cell.workdir.mkdir(parents=True, exist_ok=True)
     config.stash[cells_key] = cells
+    claims = config.getoption("certify_claims")
+    if claims and config.getoption("certify_cells"):
+        from certify.cell.options import BATCH_VAR
+        from certify.pytest.claims import Claims
+
+        owner = os.environ.get(BATCH_VAR) or f"pid-{os.getpid()}"
+        config.pluginmanager.register(Claims(Path(claims), owner), "certify-claims")
     store_path = config.getoption("certify_store")
     # under xdist the controller only relays reports: the workers write the records
     if store_path and not config.pluginmanager.has_plugin("dsession"):

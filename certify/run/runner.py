@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -11,6 +12,7 @@ from typing import Any
 
 from certify.errors import InfrastructureError, Interrupted
 from certify.evidence import KINDS, EvidenceKind, KindJob, Settings
+from certify.evidence.scenarios import with_suites
 from certify.host.pool import Children, run_concurrently
 from certify.host.process import raise_on_signals
 from certify.host.provenance import collect, now
@@ -19,12 +21,13 @@ from certify.plan import Plan, PlannedCell
 from certify.platforms import Platform
 from certify.platforms.base import Assessment, CellJob, PlatformSession, Runtime
 from certify.platforms.sparkconf import jvm_key
+from certify.pytest.claims import claimed_by
 from certify.report import Policy, Report
 from certify.report.digests import file_sha256
 from certify.report.finalize import Decision, finalize
 from certify.results import Outcome, RecordStore
 from certify.run.resume import RunSpec, finished
-from certify.run.schedule import Unit, plan_batches, slots_for
+from certify.run.schedule import Unit, plan_lanes, slots_for
 
 # pytest's exit codes that mean its tests ran to the end (0 passed, 1 some failed)
 _COMPLETED = (0, 1)
@@ -174,18 +177,21 @@ def _run_jobs(
         load_seconds=options.load_seconds,
         loads={e.name: e for e in profile.load} if profile is not None else {},
     )
-    by_id = {j.cell_id: j for j in jobs}
-    units = [Unit(j.cell_id, j.runtime.name, _jvm_key(j)) for j in jobs]
-    batches = plan_batches(units, slots, options.durations)
+    ready = with_suites(jobs)
+    by_id = {j.cell_id: j for j in ready}
+    units = [Unit(j.cell_id, j.runtime.name, _jvm_key(j)) for j in ready]
+    claims = options.out / "evidence" / "claims"
+    shutil.rmtree(claims, ignore_errors=True)  # a resumed run claims its unfinished cells anew
     shared = [k for k in KINDS if not k.exclusive]
     work = [
-        partial(_run_batch, [by_id[c] for c in b.cells], shared, settings, f"batch-{i}")
-        for i, b in enumerate(batches, 1)
+        partial(_run_lane, [by_id[c] for c in lane.cells], shared, settings, f"lane-{i}", claims)
+        for i, lane in enumerate(plan_lanes(units, slots, options.durations), 1)
     ]
     run_concurrently(work, slots)
+    _record_unclaimed(ready, claims)
     exclusive = [k for k in KINDS if k.exclusive]
     if any(k.planned(j.planned) for k in exclusive for j in jobs):
-        run_concurrently([partial(_run_batch, jobs, exclusive, settings, "exclusive")], 1)
+        run_concurrently([partial(_run_lane, jobs, exclusive, settings, "exclusive", None)], 1)
 
 
 def _jvm_key(job: CellJob) -> str:
@@ -194,17 +200,36 @@ def _jvm_key(job: CellJob) -> str:
     return jvm_key(conf) if conf is not None else ""
 
 
-def _run_batch(
+def _run_lane(
     cells: list[CellJob],
     kinds: list[EvidenceKind],
     settings: Settings,
     name: str,
+    claims: Path | None,
     children: Children,
 ) -> None:
-    """The batch's cells through `kinds`, in order."""
-    job = KindJob(cells, settings, children, name)
+    """The lane's cells through `kinds`, in order (those another lane has not claimed)."""
+    if claims is not None and all(claimed_by(claims, c.cell_id) for c in cells):
+        return  # the runtime's other lanes took every cell: no process to start
+    job = KindJob(cells, settings, children, name, claims)
     for kind in kinds:
         kind.run(job)
+
+
+def _record_unclaimed(jobs: list[CellJob], claims: Path) -> None:
+    """A cell no lane claimed (every process of its runtime died first) is an error."""
+    for job in jobs:
+        if claimed_by(claims, job.cell_id) is None:
+            for suite in job.planned.suites:
+                outcome = Outcome(job.run_id, job.cell_id, "scenario", suite)
+                job.store.add(
+                    outcome.record(
+                        "error",
+                        "its scenarios never started: every pytest of its runtime ended before "
+                        "reaching it (see evidence/lane-*/pytest.log)",
+                        test_id=f"{suite}::<pytest>",
+                    )
+                )
 
 
 def _record_all(

@@ -1,15 +1,17 @@
 """One scheduler for the whole run: a budget of concurrent Spark drivers, cells longest first.
 
 The budget (`-n N`, or the machine's choice for `-n auto`) is the number of slots; each slot
-runs one pytest process at a time, and each process (a batch) runs cells of one runtime one
-after the other in one driver JVM where their Spark settings allow it (`jvm_key`). Batches come
-from a longest-processing-time-first assignment of the cells to the slots, using the last
-run's durations: a slot keeps adding cells to its batch while they share its runtime, so a
-runtime's cells reuse one pytest and one JVM, and the slots end at about the same time.
+runs one pytest process at a time (a lane). A lane belongs to one runtime and is given every
+cell of it, longest first by the last run's durations (cells with the same driver-JVM settings
+next to each other); the runtime's lanes claim its cells as they go (`certify.pytest.claims`),
+so whichever lane is free takes the next cell at once and no slot idles on a wrong estimate.
+A lane keeps its driver JVM warm from one cell to the next where their JVM settings agree.
+Lanes start runtime by runtime, the runtime with the most work first, one lane per runtime per
+round, so every runtime gets going early and the long one gets the slots that free up.
 
 Chaos experiments and load profiles are exclusive: their faults hit services every cell
 shares and their latencies must not measure a neighbour, so they run one at a time after every
-batch (see `certify.run.runner`).
+lane (see `certify.run.runner`).
 """
 
 from __future__ import annotations
@@ -28,8 +30,6 @@ SLOT_MEMORY_GIB = 2.5
 MAX_DRIVERS_VAR = "CERTIFY_MAX_DRIVERS"
 # a cell without a duration in the last run: the median of the known ones, else this
 DEFAULT_CELL_S = 60.0
-# what starting a pytest process and its driver JVM costs (seconds), charged once per batch
-BATCH_START_S = 12.0
 
 
 def auto_slots(cells: int) -> int:
@@ -57,18 +57,12 @@ class Unit:
 
 
 @dataclass
-class Batch:
-    """Cells of one runtime run by one pytest process, in this order."""
+class Lane:
+    """One pytest process of a runtime: it claims the runtime's cells in `cells` order."""
 
     runtime: str
     cells: list[str] = field(default_factory=list)
-    estimate_s: float = 0.0
-
-
-@dataclass
-class _Slot:
-    load_s: float = 0.0
-    batches: list[Batch] = field(default_factory=list)
+    work_s: float = 0.0  # the runtime's expected seconds in all
 
 
 def estimates(units: Sequence[Unit], durations: Mapping[str, float]) -> dict[str, float]:
@@ -78,43 +72,33 @@ def estimates(units: Sequence[Unit], durations: Mapping[str, float]) -> dict[str
     return {u.cell_id: float(durations.get(u.cell_id) or default) for u in units}
 
 
-def plan_batches(units: Sequence[Unit], slots: int, durations: Mapping[str, float]) -> list[Batch]:
-    """Batches in the order to start them (longest first), made for `slots` slots.
+def claim_order(units: Sequence[Unit], cost: Mapping[str, float]) -> list[str]:
+    """A runtime's cells in the order its lanes claim them: by JVM key group (the group with
+    the most work first), longest first inside a group, ties in plan order."""
+    groups: dict[str, list[int]] = {}
+    for i, unit in enumerate(units):
+        groups.setdefault(unit.jvm_key, []).append(i)
+    ordered = sorted(groups.values(), key=lambda g: (-sum(cost[units[i].cell_id] for i in g), g[0]))
+    out: list[str] = []
+    for group in ordered:
+        out += [units[i].cell_id for i in sorted(group, key=lambda i: (-cost[units[i].cell_id], i))]
+    return out
 
-    Cells are taken longest first (ties in plan order) and each goes to the slot that is free
-    soonest; it joins that slot's current batch when the runtime is the same, else it starts a
-    new batch there (charged BATCH_START_S). A batch's cells are ordered by JVM key so that
-    equal keys are neighbours and share a driver JVM.
-    """
+
+def plan_lanes(units: Sequence[Unit], slots: int, durations: Mapping[str, float]) -> list[Lane]:
+    """The lanes to start, in order: per round one lane of each runtime that still has cells
+    for one more (most work first), a runtime getting at most one lane per cell and per slot."""
     cost = estimates(units, durations)
-    order = sorted(range(len(units)), key=lambda i: (-cost[units[i].cell_id], i))
-    pool = [_Slot() for _ in range(max(1, slots))]
-    for i in order:
-        unit = units[i]
-        slot = min(pool, key=lambda s: s.load_s)
-        current = slot.batches[-1] if slot.batches else None
-        if current is None or current.runtime != unit.runtime:
-            current = Batch(unit.runtime)
-            slot.batches.append(current)
-            slot.load_s += BATCH_START_S
-            current.estimate_s += BATCH_START_S
-        current.cells.append(unit.cell_id)
-        current.estimate_s += cost[unit.cell_id]
-        slot.load_s += cost[unit.cell_id]
-    keys = {u.cell_id: u.jvm_key for u in units}
-    position = {u.cell_id: i for i, u in enumerate(units)}
-    batches = [b for s in pool for b in s.batches]
-    for batch in batches:
-        # stable: equal keys next to each other, in the order the cells were assigned
-        first: dict[str, int] = {}
-        for cell in batch.cells:
-            first.setdefault(keys[cell], len(first))
-        ranked = sorted(enumerate(batch.cells), key=lambda ic: (first[keys[ic[1]]], ic[0]))
-        batch.cells = [cell for _, cell in ranked]
-    # the slots' first batches start first, then in slot order: longest first overall
-    waves: list[Batch] = []
-    depth = max((len(s.batches) for s in pool), default=0)
-    for level in range(depth):
-        wave = [s.batches[level] for s in pool if level < len(s.batches)]
-        waves += sorted(wave, key=lambda b: (-b.estimate_s, position[b.cells[0]]))
-    return waves
+    runtimes: dict[str, list[Unit]] = {}
+    for unit in units:
+        runtimes.setdefault(unit.runtime, []).append(unit)
+    lanes = {
+        name: Lane(name, claim_order(group, cost), sum(cost[u.cell_id] for u in group))
+        for name, group in runtimes.items()
+    }
+    by_work = sorted(lanes.values(), key=lambda lane: -lane.work_s)
+    count = {lane.runtime: min(len(lane.cells), max(1, slots)) for lane in by_work}
+    out: list[Lane] = []
+    for round_ in range(max(count.values(), default=0)):
+        out += [lane for lane in by_work if round_ < count[lane.runtime]]
+    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from certify.platforms.local.services.base import LOOPBACK, Launch, free_port, tcp_open
+from certify.platforms.sparkconf import jvm_options
 
 MAIN_CLASS = "LoopbackMetastore"
 _SOURCE = Path(__file__).parent / "java" / "LoopbackMetastore.java"
@@ -64,6 +65,7 @@ class HiveMetastore:
         argv = (
             "java",
             "-Xmx512m",
+            *jvm_options().split(),
             # without it Hive's log4j setup dies on a missing com.lmax.disruptor class
             "-Dlog4j2.contextSelector=org.apache.logging.log4j.core.selector.ClassLoaderContextSelector",
             f"-Dlog4j.configurationFile={conf / 'log4j2.properties'}",

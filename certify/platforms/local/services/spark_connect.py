@@ -8,6 +8,7 @@ from pathlib import Path
 
 from certify.platforms.local.services.base import LOOPBACK, Launch, free_port, tcp_open
 from certify.platforms.local.services.spark_standalone import spark_env
+from certify.platforms.sparkconf import jvm_options
 
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -36,6 +37,8 @@ class SparkConnect:
         }
         argv = [str(self.spark_home / "bin" / "spark-submit"), "--master", "local[2]"]
         argv += ["--driver-memory", "1g", "--name", "certify-spark-connect"]
+        if jvm_options():
+            argv += ["--driver-java-options", jvm_options()]
         for key, value in conf.items():
             argv += ["--conf", f"{key}={value}"]
         argv += ["--class", SERVER_CLASS, "spark-internal"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from certify.platforms.local.services.base import LOOPBACK, Launch, free_ports, http_json
+from certify.platforms.sparkconf import jvm_options
 
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
@@ -18,6 +19,7 @@ def spark_env(spark_home: Path) -> dict[str, str]:
         # the web UIs bind SPARK_LOCAL_IP (all interfaces when unset)
         "SPARK_LOCAL_IP": LOOPBACK,
         "SPARK_DAEMON_MEMORY": "512m",
+        "SPARK_DAEMON_JAVA_OPTS": jvm_options(),
     }
 
 
