@@ -23,6 +23,7 @@ from certify.cell import (
     SqlCatalogOptions,
     cell_slug,
     keep_requested,
+    run_database_name,
 )
 from certify.cell.options import DRIVERS_VAR
 from certify.platforms.clients import connect_session, rest_catalog, s3_client, s3_properties
@@ -69,6 +70,7 @@ __all__ = [
     "not_applicable",
     "not_run",
     "rest_catalog",
+    "run_database_name",
     "s3_client",
     "s3_properties",
 ]

@@ -8,6 +8,7 @@ from certify.cell.names import (
     CellNames,
     database_name,
     keep_requested,
+    run_database_name,
 )
 from certify.cell.options import PlatformOptions, S3Options, SparkOptions, SqlCatalogOptions
 
@@ -24,4 +25,5 @@ __all__ = [
     "cell_slug",
     "database_name",
     "keep_requested",
+    "run_database_name",
 ]

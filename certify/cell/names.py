@@ -31,6 +31,15 @@ def database_name(run_id: str, cell_id: str) -> str:
     return PREFIX + hashlib.sha256(key.encode()).hexdigest()[:DIGEST_CHARS]
 
 
+def run_database_name(run_id: str) -> str:
+    """The one database the cells of run `run_id` share on purpose (cross-line interop tables).
+
+    No cell drops it: a later cell of another Spark line reads what an earlier one wrote there.
+    It lives as long as the run's metastore (the local platform's ends with the run).
+    """
+    return PREFIX + "run_" + hashlib.sha256(run_id.encode()).hexdigest()[:DIGEST_CHARS]
+
+
 def keep_requested(env: Mapping[str, str] | None = None) -> bool:
     """Whether cells must leave what they made in shared services (`KEEP_VAR` is "1")."""
     return (os.environ if env is None else env).get(KEEP_VAR, "") == "1"

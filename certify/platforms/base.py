@@ -31,6 +31,7 @@ class Need:
     kind: str
     line: str = ""
     catalog: str = ""
+    classpath: str = ""  # the jars a JVM service is started with, when cells must agree on them
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ class PlatformSession(Protocol):
 
     def env(self, planned: PlannedCell) -> dict[str, str]:
         """Environment for the cell's pytest process: credentials live only here."""
+        ...
+
+    def failed(self, planned: PlannedCell) -> str | None:
+        """Why a service only some cells need did not start (theirs alone fail), or None."""
         ...
 
     def status(self) -> list[dict[str, Any]]:

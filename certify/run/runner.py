@@ -144,7 +144,14 @@ def _run_cells(
         return
     jobs = CellJobs(session, options, store, run_id)
     try:
-        _run_jobs(matrix, plan, options, [jobs(p, r) for p, r in runnable], slots)
+        ready = []
+        for planned, runtime in runnable:
+            why = session.failed(planned)
+            if why is not None:  # a service of its own (its Connect server) did not start
+                _record_all(store, run_id, planned, "error", f"platform services failed: {why}")
+            else:
+                ready.append(jobs(planned, runtime))
+        _run_jobs(matrix, plan, options, ready, slots)
     finally:
         session.stop()
 

@@ -58,14 +58,15 @@ def test_pyiceberg_written_table_reads_identically_in_spark(spark: Any, storage_
 
 @pytest.mark.requires(catalog="hive")
 def test_hive_tables_read_by_the_spark_line_that_did_not_write_them(
-    spark: Any, database: str
+    spark: Any, run_database: str
 ) -> None:
     """Another Spark line's Hive table in the shared metastore reads with its writer's checksums.
 
-    Every cell writes its line's table first, so whichever line runs second checks the first.
+    Every cell writes its line's table into the run's shared database first, so whichever line
+    runs second checks the first.
     """
-    write_line_table(spark, database, ROWS, seed=23)
-    others = other_line_tables(spark)
+    write_line_table(spark, run_database, ROWS, seed=23)
+    others = other_line_tables(spark, run_database)
     if not others:
         # nothing to check yet is not a gap of this cell: its table is what a later line checks
         not_applicable(

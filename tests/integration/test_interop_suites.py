@@ -54,7 +54,8 @@ def spark41_python() -> Path:
     return cache.python(spec)
 
 
-def _run_hive_cell(python: Path, line: str, metastore: Path, base: Path, run_id: str) -> None:
+def _run_hive_cell(python: Path, line: str, metastore: Path, base: Path, label: str) -> None:
+    """One hive cell of run `interop` in its own pytest, its records in `<label>.sqlite`."""
     values = {"spark": line, "catalog": "hive", "storage": "local", "gpu": "none"}
     values["deploy"] = "local"
     cell = ",".join(f"{k}={v}" for k, v in values.items())
@@ -64,17 +65,21 @@ def _run_hive_cell(python: Path, line: str, metastore: Path, base: Path, run_id:
         f"jdbc:derby:;databaseName={metastore};create=true"
     )
     argv = [str(python), "-m", "pytest", "scenarios/interop", "-q", "-p", "no:cacheprovider"]
-    argv += ["-k", HIVE_TEST, "--certify-cell", cell, "--certify-store", str(base / STORE)]
-    argv += ["--certify-run-id", run_id, "--certify-workdir", str(work)]
+    argv += ["-k", HIVE_TEST, "--certify-cell", cell, "--certify-store", str(base / label)]
+    argv += ["--certify-run-id", "interop", "--certify-workdir", str(work)]
     argv += ["--certify-options", json.dumps({"spark": {"conf": conf}})]
+    py = str(python)
     proc = subprocess.run(
         argv,
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
-        # kept: each line's table must outlive its pytest for the next line to read it
-        env={**os.environ, "PYSPARK_PYTHON": str(python), KEEP_VAR: "1"},
+        # not kept: the line tables live in the run's shared database, which no cell drops
+        env={
+            **{k: v for k, v in os.environ.items() if k != KEEP_VAR},
+            "PYSPARK_PYTHON": str(python),
+        },
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
@@ -84,9 +89,9 @@ def test_hive_tables_cross_spark_lines_through_one_metastore(tmp_path: Path) -> 
     python41 = spark41_python()
     metastore, this = tmp_path / "metastore_db", Path(sys.executable)
     runs = [("first", this, "3.5"), ("reader-4.1", python41, "4.1"), ("reader-3.5", this, "3.5")]
-    for run_id, python, line in runs:
-        _run_hive_cell(python, line, metastore, tmp_path, run_id)
-    status = {r.run_id: r for r in RecordStore(tmp_path / STORE).records()}
+    for label, python, line in runs:
+        _run_hive_cell(python, line, metastore, tmp_path, label)
+    status = {label: RecordStore(tmp_path / label).records()[0] for label, _, _ in runs}
     # the first line finds no other line's table yet; each later one checks the other's
     assert status["first"].status == "not_run"
     assert "Spark line other than 3.5" in status["first"].message
@@ -138,13 +143,14 @@ def test_cross_line_check_catches_a_table_that_differs_from_what_its_writer_reco
     spark: Any,
 ) -> None:
     own = write_line_table(spark, "certify_planted", 300, seed=44)
-    assert other_line_tables(spark) == {}  # its own line's table is not "another line"
+    assert other_line_tables(spark, "certify_planted") == {}  # its own line's: not "another"
     # pose as a table a Spark 4.1 cell wrote into the shared metastore
     table = "certify_planted.interop_hive_4_1"
     spark.sql(f"DROP TABLE IF EXISTS {table}")
     spark.sql(f"ALTER TABLE {own} RENAME TO {table}")
     spark.sql(f"ALTER TABLE {table} SET TBLPROPERTIES ('{WRITER_PROP}' = '4.1.1')")
-    assert other_line_tables(spark) == {table: "4.1.1"}
+    assert other_line_tables(spark, "certify_planted") == {table: "4.1.1"}
+    assert other_line_tables(spark, "certify_elsewhere") == {}  # only the run's database counts
     assert line_table_problems(spark, table, 300, 44) == []
     from fixtures.data import orders_frame
 

@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -381,3 +383,56 @@ def test_one_connect_server_serves_a_lines_cells_each_session_its_own_catalog(
     ice_session = connect_session_conf(ice)
     assert ice_session["spark.sql.catalog.ice.type"] == "hive"
     assert ice_session["spark.sql.defaultCatalog"] == "ice"
+
+
+@dataclass
+class _Proc:
+    """A service that is a plain Python process: healthy while it runs, or one that exits."""
+
+    name: str
+    code: str
+    timeout_s: float = 20.0
+
+    def launch(self, home: Path) -> Any:
+        from certify.platforms.local.services.base import Launch
+
+        return Launch((sys.executable, "-c", self.code), f"proc://{self.name}", expect="-c")
+
+    def healthy(self, launch: Any) -> bool:
+        return "sleep" in self.code
+
+
+def test_a_connect_server_that_does_not_start_fails_only_its_own_cells(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from certify.cell import Cell
+    from certify.plan import PlannedCell
+    from certify.platforms.base import Assessment, Need
+    from certify.platforms.local.session import LocalSession
+
+    monkeypatch.setenv("CERTIFY_STATE_DIR", str(tmp_path / "state"))
+    broken = Need("spark-connect", "4.1", classpath="iceberg-spark-runtime")
+    fine = Need("spark-connect", "4.1")
+    cells = {
+        need: PlannedCell(Cell((("spark", "4.1"), ("catalog", name)), "certified"), "", (), (), ())
+        for need, name in ((broken, "iceberg-hive"), (fine, "hive"))
+    }
+    found = {p.cell.id: Assessment(True, needs=(need,)) for need, p in cells.items()}
+    session = LocalSession(list(cells.values()), found, {}, tmp_path / "logs", "run")
+    servers = {
+        broken: _Proc("spark-connect@broken", "import sys; print('bad jar'); sys.exit(3)"),
+        fine: _Proc("spark-connect@fine", "import time; time.sleep(60)"),
+    }
+    monkeypatch.setattr(session, "_first_wave", lambda: [])
+    monkeypatch.setattr(session, "_connect_wave", lambda: list(servers.items()))
+    try:
+        session.start()  # one server failing does not fail the session
+        why = session.failed(cells[broken])
+        assert why is not None and "spark-connect@broken exited with code 3" in why
+        assert "bad jar" in why  # the log's tail says why
+        assert session.failed(cells[fine]) is None
+        assert session.service_alive("spark-connect@fine")
+        pids = [r.proc.pid for r in session.running.values() if r.proc is not None]
+    finally:
+        session.stop()
+    assert pids and not any(Path(f"/proc/{pid}").exists() for pid in pids)  # all stopped

@@ -65,7 +65,7 @@ class LocalPlatform:
         pyiceberg = catalog in PYICEBERG_CATALOGS
         if spark_reason is not None and not pyiceberg:
             return Assessment(False, f"Spark cannot run this cell here: {spark_reason}")
-        needs = _needs(values, line, spark_ok=spark_reason is None)
+        needs = _needs(values, line, spark_ok=spark_reason is None, jars=jars)
         notes = () if spark_reason is None else (f"Spark scenarios not_run: {spark_reason}",)
         return Assessment(True, None, spark_reason, needs, tuple(jars), notes)
 
@@ -170,8 +170,15 @@ def _blocker(matrix: Matrix, values: Mapping[str, str]) -> str | None:
     return None
 
 
-def _needs(values: Mapping[str, str], line: str, spark_ok: bool) -> tuple[Need, ...]:
-    """The services the cell needs started (Spark's only when Spark can run it)."""
+def _needs(
+    values: Mapping[str, str], line: str, spark_ok: bool, jars: Sequence[Jar] = ()
+) -> tuple[Need, ...]:
+    """The services the cell needs started (Spark's only when Spark can run it).
+
+    Connect cells of a line share a server when they need the same jars: each session sets its
+    own catalog, but the classpath is the server's, and a cell must not be certified on a
+    classpath holding jars its platform would not have.
+    """
     catalog, deploy = values.get("catalog", ""), values.get("deploy", "local")
     needs: list[Need] = []
     if spark_ok:
@@ -181,7 +188,8 @@ def _needs(values: Mapping[str, str], line: str, spark_ok: bool) -> tuple[Need, 
         if deploy == "standalone":
             needs.append(Need("spark-standalone", line))
         if deploy == "connect":
-            needs.append(Need("spark-connect", line))  # one server per line, a session per cell
+            classpath = "+".join(sorted({j.name for j in jars}))
+            needs.append(Need("spark-connect", line, classpath=classpath))
     if values.get("storage") == "s3" or catalog == "iceberg-rest":
         needs.append(Need("seaweedfs"))
     if catalog == "iceberg-sql":

@@ -91,21 +91,39 @@ class LocalSession:
         self.state = SessionState.create(mode)
         self.supervisor = Supervisor(self.state, logs, self.secrets, die_with_parent=mode == "run")
         self.running: dict[str, Running] = {}
+        self.failures: dict[Need, str] = {}  # services that did not start: why
         self.by_need: dict[Need, list[Running]] = {}
         # restarted services are started from this one long-lived thread: PR_SET_PDEATHSIG
         # fires when the starting *thread* ends, so a short-lived thread would kill them
         self._keeper: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
-        """Start every needed service; the Connect servers after the metastore they point at."""
+        """Start every needed service; the Connect servers after the metastore they point at.
+
+        A Connect server serves only the cells of its line and classpath: when it does not
+        start, those cells fail with its reason (`failed`) and every other cell runs.
+        """
         try:
             spawned = [self._spawn(n, s) for n, s in self._first_wave()]
-            spawned += [self._spawn(n, s) for n, s in self._connect_wave()]
+            connect = [(n, self._spawn(n, s)) for n, s in self._connect_wave()]
             self.supervisor.wait_healthy(spawned)
+            for need, server in connect:
+                try:
+                    self.supervisor.wait_healthy([server])
+                except InfrastructureError as exc:
+                    self.failures[need] = str(exc)
+                    self.supervisor.stop_one(server.name, grace_s=5.0)
             self.state.mark_complete()
         except BaseException:
             self.stop()
             raise
+
+    def failed(self, planned: PlannedCell) -> str | None:
+        """Why a service of the cell's own did not start (a Connect server), or None."""
+        for need in self.assessments[planned.cell.id].needs:
+            if need in self.failures:
+                return self.failures[need]
+        return None
 
     def _spawn(self, need: Need, service: Service) -> Running:
         running = self.supervisor.spawn(service, need.kind)
@@ -159,13 +177,14 @@ class LocalSession:
         return max(1, min(self.slots, standalone))
 
     def _connect_wave(self) -> list[tuple[Need, Service]]:
-        """One Spark Connect server per line, for every Connect cell of it (a session each)."""
+        """One Spark Connect server per line and classpath, for its Connect cells (a session
+        each: the cells' catalogs are their sessions' settings)."""
         out: list[tuple[Need, Service]] = []
         for need in sorted(n for n in self.needs if n.kind == "spark-connect"):
             cells = [p for p in self.cells if need in self.assessments[p.cell.id].needs]
             warehouse = self.state.path / "connect-warehouse"
             conf = shared_server_conf([self._cell_spark(p, warehouse) for p in cells])
-            suffix = self._suffix(need.kind, need.line)
+            suffix = self._suffix(need.kind, "-".join(p for p in (need.line, need.classpath) if p))
             server = SparkConnect(self._home_for(need.line), conf, name="spark-connect" + suffix)
             out.append((need, server))
         return out
@@ -249,7 +268,9 @@ class LocalSession:
         if unavailable is not None:
             return SparkOptions(unavailable)
         if values.get("deploy") == "connect":
-            server = self._first("spark-connect", values.get("spark", ""))
+            needs = self.assessments[planned.cell.id].needs
+            group = [r for n in needs if n.kind == "spark-connect" for r in self.by_need.get(n, [])]
+            server = group[0] if group and not self.failed(planned) else None
             cell = self._cell_spark(planned, self.state.path / "connect-warehouse")
             return SparkOptions(
                 remote=server.launch.endpoint if server else None,
