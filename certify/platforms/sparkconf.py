@@ -201,6 +201,9 @@ def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, 
             conf[f"{prefix}.uri"] = (cell.endpoints.sql_catalog or "").replace(
                 "sqlite:///", "jdbc:sqlite:/"
             )
+            # cells of a run write the one SQLite catalog at once: wait for its lock (30 s)
+            # instead of failing a commit with SQLITE_BUSY at the first contention
+            conf[f"{prefix}.jdbc.busy_timeout"] = "30000"
     if cell.jar_paths:
         conf["spark.jars"] = ",".join(cell.jar_paths)
     if cell.packages:
