@@ -33,27 +33,35 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TICK = os.sysconf("SC_CLK_TCK")
-# a process's role, from its command line (first match wins)
-ROLES: tuple[tuple[str, str], ...] = (
+# a JVM's role, from its command line (first match wins); only java processes are JVMs
+JVM_ROLES: tuple[tuple[str, str], ...] = (
+    ("org.apache.spark.launcher.Main", "Spark launcher JVM"),  # spark-submit's first JVM
     ("CoarseGrainedExecutorBackend", "executor JVM"),
     ("deploy.master.Master", "standalone master JVM"),
     ("deploy.worker.Worker", "standalone worker JVM"),
     ("HiveMetaStore", "metastore JVM"),
+    ("LoopbackMetastore", "metastore JVM"),
     ("SparkConnectServer", "Connect server JVM"),
     ("pyspark-shell", "driver JVM"),
-    ("weed", "SeaweedFS"),
+)
+PYTHON_ROLES: tuple[tuple[str, str], ...] = (
     ("-m pytest", "pytest"),
     ("-m certify", "certify"),
+    ("pyspark.daemon", "pyspark worker"),
     ("locust", "locust"),
 )
 SERVICES = ("standalone master JVM", "standalone worker JVM", "metastore JVM", "Connect server JVM")
 
 
 def role(cmdline: str) -> str:
-    """The role of a process, from its command line."""
-    for needle, name in ROLES:
-        if needle in cmdline:
-            return name
+    """The role of a process, from its command line (wrapper scripts are `other`)."""
+    argv0 = cmdline.split(" ", 1)[0]
+    if argv0.endswith("/java") or argv0 == "java":
+        return next((name for needle, name in JVM_ROLES if needle in cmdline), "other JVM")
+    if "weed" in argv0:
+        return "SeaweedFS"
+    if "python" in argv0:
+        return next((name for needle, name in PYTHON_ROLES if needle in cmdline), "other python")
     return "other"
 
 
@@ -237,7 +245,7 @@ def _print_run(run: Measured, out: Path, proc: subprocess.CompletedProcess[str])
     report = json.loads((out / "report.json").read_text())
     verdicts = Counter(c["verdict"] for c in report["cells"])
     print(f"certify run: wall {run.wall_s:.1f} s, exit {proc.returncode}")
-    print(f"gate: {'PASS' if report['gate']['passed'] else 'FAIL'}; cells: {dict(verdicts)}")
+    print(f"gate: {report['gate']['verdict']}; cells: {dict(verdicts)}")
     before, longest, after = critical_path(run)
     print(
         f"critical path: {before:.1f} s before the first pytest (plan, runtimes, services), "
