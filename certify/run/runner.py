@@ -223,10 +223,16 @@ def _run_lane(
         kind.run(job)
 
 
+def _has_scenario_records(job: CellJob) -> bool:
+    """Whether the cell has any scenario record (a collection error is recorded per cell)."""
+    return any(r.kind == "scenario" for r in job.store.records(job.run_id, job.cell_id))
+
+
 def _record_unclaimed(jobs: list[CellJob], claims: Path) -> None:
-    """A cell no lane claimed (every process of its runtime died first) is an error."""
+    """A cell no lane claimed and nothing recorded (every pytest of its runtime died before
+    reaching it) is an error: it must not look merely unfinished."""
     for job in jobs:
-        if claimed_by(claims, job.cell_id) is None:
+        if claimed_by(claims, job.cell_id) is None and not _has_scenario_records(job):
             for suite in job.planned.suites:
                 outcome = Outcome(job.run_id, job.cell_id, "scenario", suite)
                 job.store.add(

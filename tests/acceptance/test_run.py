@@ -210,6 +210,24 @@ def test_a_scenario_that_cannot_be_collected_fails_closed(tmp_path: Path) -> Non
     assert "SyntaxError" in cell["tests"][0]["message"]
 
 
+def test_a_cell_whose_pytest_died_before_reaching_it_fails_closed(tmp_path: Path) -> None:
+    """Its lane's pytest ends before it claims the cell: the cell has an error, not a gap."""
+    project = make_project(tmp_path / "p", PASSING)
+    (project / "scenarios" / "conftest.py").write_text(
+        "import os\n\ndef pytest_collection_finish(session):\n    os._exit(3)\n"
+    )
+    out = tmp_path / "out"
+    proc = certify("run", "--profile", "one", "--out", str(out), "--root", str(project))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [cell] = _report(out)["cells"]
+    assert cell["verdict"] == "failed"
+    messages = [t["message"] for t in cell["tests"] if t["status"] == "error"]
+    assert messages == [
+        "its scenarios never started: every pytest of its runtime ended before reaching it "
+        "(see evidence/lane-*/pytest.log)"
+    ]
+
+
 def test_a_missing_suite_is_refused_before_anything_runs(tmp_path: Path) -> None:
     """A profile naming a suite that does not exist is a config error (exit 2), not a run."""
     project = make_project(tmp_path / "p", PASSING)
