@@ -130,7 +130,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # under xdist the controller only relays reports: the workers write the records
     if store_path and not config.pluginmanager.has_plugin("dsession"):
         store = RecordStore(Path(store_path))
-        recorder = Recorder(config, [c.id for c in cells], store)
+        jars = {c.id: [dict(j) for j in c.options.jars] for c in cells}
+        recorder = Recorder(config, [c.id for c in cells], store, jars)
         config.pluginmanager.register(recorder, "certify-recorder")
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,16 @@ class _Test:
 class Recorder:
     """Writes each outcome the moment it is known, under the cell the test ran for."""
 
-    def __init__(self, config: pytest.Config, cells: Sequence[str], store: RecordStore) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        cells: Sequence[str],
+        store: RecordStore,
+        jars: Mapping[str, Sequence[Mapping[str, str | None]]] | None = None,
+    ) -> None:
         self.cells = list(cells)
+        # each cell's own jars (with checksums): a lane's cells share one process, not its jars
+        self.jars = {cell: [dict(j) for j in found] for cell, found in (jars or {}).items()}
         self.store = store
         self.run_id: str = config.getoption("certify_run_id")
         self.root = Path(str(config.rootpath))
@@ -64,6 +72,7 @@ class Recorder:
         """Store one record of `test` (`fields`: more Record fields, e.g. duration_s)."""
         outcome = Outcome(self.run_id, test.cell_id, "scenario", test.suite, started)
         provenance = {**self.provenance, "cell": test.cell_id}
+        provenance["jars"] = self.jars.get(test.cell_id, [])
         self.store.add(
             outcome.record(status, message, test_id=test.test_id, provenance=provenance, **fields)
         )
