@@ -102,12 +102,14 @@ class Sampler:
             todo += children.get(pid, [])
             fields = stats[pid]
             key = (pid, fields[19])  # pid and start time: a reused pid is another process
-            if key not in self.seen:
+            # a wrapper script exec's its JVM under the same pid: look again until it is one
+            if key not in self.seen or self.seen[key].role.startswith("other"):
                 try:
                     cmd = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
                 except OSError:
                     continue
-                self.seen[key] = Seen(role(cmd.decode(errors="replace")), now, now)
+                seen = self.seen.setdefault(key, Seen("other", now, now))
+                seen.role = role(cmd.decode(errors="replace"))
             self.seen[key].last = now
             self.seen[key].cpu_s = (int(fields[11]) + int(fields[12])) / TICK
 
