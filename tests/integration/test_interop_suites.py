@@ -68,7 +68,6 @@ def _run_hive_cell(python: Path, line: str, metastore: Path, base: Path, label: 
     argv += ["-k", HIVE_TEST, "--certify-cell", cell, "--certify-store", str(base / label)]
     argv += ["--certify-run-id", "interop", "--certify-workdir", str(work)]
     argv += ["--certify-options", json.dumps({"spark": {"conf": conf}})]
-    py = str(python)
     proc = subprocess.run(
         argv,
         cwd=ROOT,
