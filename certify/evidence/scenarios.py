@@ -63,12 +63,12 @@ def with_suites(cells: Sequence[CellJob]) -> list[CellJob]:
     """The cells with a suite to run; each missing suite folder is recorded as an error, once."""
     ready = []
     for cell in cells:
-        for suite in cell.planned.suites:
-            if not (cell.root / "scenarios" / suite).is_dir():
-                outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite)
-                message = f"suite folder scenarios/{suite} does not exist"
-                cell.store.add(outcome.record("error", message))
-        if _present(cell):
+        present = _present(cell)
+        for suite in (s for s in cell.planned.suites if s not in present):
+            outcome = Outcome(cell.run_id, cell.cell_id, "scenario", suite)
+            message = f"suite folder scenarios/{suite} does not exist"
+            cell.store.add(outcome.record("error", message))
+        if present:
             ready.append(cell)
     return ready
 
@@ -76,11 +76,7 @@ def with_suites(cells: Sequence[CellJob]) -> list[CellJob]:
 def _run_batch(batch: Sequence[CellJob], job: KindJob) -> None:
     """One pytest process over `batch`; a pytest that did not finish marks its cells' suites."""
     first = batch[0]
-    suites = list(
-        dict.fromkeys(
-            s for c in batch for s in c.planned.suites if (c.root / "scenarios" / s).is_dir()
-        )
-    )
+    suites = list(dict.fromkeys(s for c in batch for s in _present(c)))
     if not suites:
         return
     started = now()
@@ -165,8 +161,8 @@ def _pytest(batch: Sequence[CellJob], suites: list[str], job: KindJob) -> tuple[
 def _env(batch: Sequence[CellJob], job: KindJob) -> dict[str, str]:
     """The pytest's environment: the runtime's interpreter, provenance, credentials, slots."""
     first = batch[0]
-    jars = [dict(j) for c in batch for j in c.session.options(c.planned, c.out, c.run_id).jars]
-    extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind, "jars": jars}
+    # no jars here: a lane's cells share this process, and the recorder names each cell's own
+    extra = {"runtime": first.runtime.name, "runtime_kind": first.runtime.kind}
     env = {
         **os.environ,
         "PYSPARK_PYTHON": str(first.runtime.python),
