@@ -22,17 +22,10 @@ from tests.integration.cells import CONNECT_HIVE, ROOT, write_matrix
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.usefixtures("spark41_python")  # the Spark 4.1 runtime, built once (cached)
 def test_connect_cells_of_a_line_share_one_server_each_with_its_own_session(
     tmp_path: Path,
 ) -> None:
-    sync = subprocess.run(
-        [sys.executable, "-m", "certify", "env", "sync", "--spark", "4.1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert sync.returncode == 0, sync.stdout + sync.stderr
     matrix = write_matrix(tmp_path / "m", {"twins": [CONNECT_HIVE]})
     spec = yaml.safe_load(matrix.read_text())
     spec["dimensions"]["twin"] = {"values": {"a": {}, "b": {}}}

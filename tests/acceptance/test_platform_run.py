@@ -50,17 +50,11 @@ def processes_with(marker: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def platform_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path, Path]:
+def platform_run(
+    tmp_path_factory: pytest.TempPathFactory, spark41_python: Path
+) -> tuple[Any, Path, Path]:
     """`certify run` over every acceptance cell (two runtimes at once, shared services)."""
     base = tmp_path_factory.mktemp("platform")
-    sync = subprocess.run(
-        [sys.executable, "-m", "certify", "env", "sync", "--spark", "4.1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    assert sync.returncode == 0, sync.stdout + sync.stderr
     matrix = write_matrix(base / "m", {"all": RUNNABLE + PROFILES["platform-unrunnable"]})
     out, state = base / "run", base / "state"
     env = {

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,21 +18,6 @@ def spark35_home() -> Path:
     if home is None:
         pytest.fail("the test interpreter has no pyspark (pip install -e '.[test]')")
     return home
-
-
-@pytest.fixture(scope="session")
-def spark41_python() -> Path:
-    """The Spark 4.1 runtime's interpreter, built once through `certify env sync` (cached)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "certify", "env", "sync", "--spark", "4.1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return Path(proc.stdout.strip().split()[-1])
 
 
 @pytest.fixture(scope="session")
