@@ -103,6 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "requires(**dims): the cell must match these globs, else the test is not applicable to it "
         "(recorded not_run with applicable=false, left out of the cell's verdict)",
     )
+    # the plugin groups a manifest's tests by cell (one xdist worker per cell under plain
+    # pytest-xdist); declared here too, so a manifest runs where pytest-xdist is not installed
+    config.addinivalue_line("markers", "xdist_group(name): the tests of one cell, kept together")
     config.addinivalue_line(
         "markers",
         "retry(on=[regex, ...], times=N): retry up to N times when the failure matches a regex; "
