@@ -41,6 +41,7 @@ def _register() -> None:
     import certify.cli.chaos_cmd as chaos_cmd
     import certify.cli.env_cmd as env_cmd
     import certify.cli.gate_cmd as gate_cmd
+    import certify.cli.jars_cmd as jars_cmd
     import certify.cli.load_cmd as load_cmd
     import certify.cli.plan_cmd as plan_cmd
     import certify.cli.platform_cmd as platform_cmd
@@ -57,6 +58,7 @@ def _register() -> None:
     app.command("report")(report_cmd.report)
     app.command("gate")(gate_cmd.gate)
     app.add_typer(env_cmd.env_app, name="env")
+    app.add_typer(jars_cmd.jars_app, name="jars")
     app.add_typer(platform_cmd.platform_app, name="platform")
     app.add_typer(chaos_cmd.chaos_app, name="chaos")
     app.add_typer(load_cmd.load_app, name="load")

@@ -121,6 +121,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The jars certify knows how to resolve per Spark line (certify.platforms.jars); a matrix's
+# `jars:` entry is one of these or a Maven coordinate group:artifact:version.
+JAR_NAMES = (
+    "iceberg-spark-runtime",
+    "iceberg-aws-bundle",
+    "hadoop-aws",
+    "aws-sdk",
+    "hadoop-azure",
+    "sqlite-jdbc",
+    "rapids-4-spark",
+    "unitycatalog-spark",
+)
+_JAR_COORDINATE = re.compile(r"^[\w.\-]+:[\w.\-]+:[\w.\-]+$")
+
+
+def _jar_names(names: list[str]) -> list[str]:
+    for name in names:
+        if name not in JAR_NAMES and not _JAR_COORDINATE.match(name):
+            raise invalid(
+                f"unknown jar {name!r}",
+                f"one of {', '.join(JAR_NAMES)}, or a Maven coordinate group:artifact:version",
+            )
+    return names
+
+
 class ValueSpec(Strict):
     """One value of a dimension, with what it needs from a runtime and platform."""
 
@@ -128,7 +153,9 @@ class ValueSpec(Strict):
     pyspark: str | None = Field(default=None, description="exact pyspark version pin")
     scala: str | None = Field(default=None, description="Scala binary line, e.g. 2.13")
     java: list[str] = Field(default_factory=list, description="Java major versions supported")
-    jars: list[str] = Field(default_factory=list, description="jar names or Maven coordinates")
+    jars: Annotated[list[str], AfterValidator(_jar_names)] = Field(
+        default_factory=list, description="jar names or Maven coordinates"
+    )
     services: list[str] = Field(default_factory=list, description="platform services it starts")
     emulated: bool = Field(default=False, description="only an emulator exists for it here")
     meta: dict[str, str] = Field(default_factory=dict, description="free-form extra metadata")

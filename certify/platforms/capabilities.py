@@ -65,7 +65,7 @@ def connect_server_jar(spark_home: Path) -> Path | None:
 
 def describe(platform: Any) -> dict[str, Any]:
     """The capability report `certify platform info` prints."""
-    from certify.platforms.jars import maven_reachable
+    from certify.platforms.jars import maven_info
     from certify.platforms.local.services.seaweedfs import weed_binary
     from certify.runtimes.envs import _uv
 
@@ -81,7 +81,7 @@ def describe(platform: Any) -> dict[str, Any]:
             "uv": _uv(),
             "nvidia-smi": shutil.which("nvidia-smi"),
         },
-        "maven": {"reachable": maven_reachable() is None, "reason": maven_reachable()},
+        "maven": maven_info(),
         "services": list(SERVICES + SERVICES_WITHOUT_PROCESS),
         "python_modules": {m: has_module(m) for m in ("pyspark", "pyiceberg", "boto3")},
     }

@@ -75,8 +75,7 @@ class CellSpark:
     values: Mapping[str, str]
     warehouse: Path
     endpoints: Endpoints = field(default_factory=Endpoints)
-    jar_paths: Sequence[str] = ()
-    packages: Sequence[str] = ()
+    jar_paths: Sequence[str] = ()  # files (resolved by certify.platforms.jars), never coordinates
 
 
 def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
@@ -151,7 +150,7 @@ def shared_server_conf(cells: Sequence[CellSpark]) -> dict[str, str]:
         for key, value in server_conf(cell).items():
             if connect_session_setting(key):
                 continue
-            if key in ("spark.jars", "spark.jars.packages"):
+            if key == "spark.jars":
                 known = lists.setdefault(key, [])
                 known += [v for v in value.split(",") if v and v not in known]
             else:
@@ -206,8 +205,6 @@ def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, 
             conf[f"{prefix}.jdbc.busy_timeout"] = "30000"
     if cell.jar_paths:
         conf["spark.jars"] = ",".join(cell.jar_paths)
-    if cell.packages:
-        conf["spark.jars.packages"] = ",".join(cell.packages)
     if cell.endpoints.s3 and cell.values.get("storage") == "s3":
         conf["spark.hadoop.fs.s3a.endpoint"] = cell.endpoints.s3
         conf["spark.hadoop.fs.s3a.path.style.access"] = "true"

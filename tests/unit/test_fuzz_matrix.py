@@ -90,7 +90,7 @@ GOOD_MATRIX: dict[str, object] = {
     "name": "fuzz",
     "dimensions": {
         "spark": {"values": {"3.5": {"pyspark": "3.5.7"}, "4.10": None}},
-        "catalog": {"values": {"hive": None, "iceberg": {"jars": ["x"]}}},
+        "catalog": {"values": {"hive": None, "iceberg": {"jars": ["iceberg-spark-runtime"]}}},
         "gpu": {"values": {"none": None, "nvidia": None}},
     },
     "constraints": [{"exclude": {"spark": "3.5", "catalog": "iceberg"}, "reason": "r"}],

@@ -17,7 +17,7 @@ import pytest
 from certify.host import procs
 from certify.matrix.model import load_matrix
 from certify.plan import build_plan
-from certify.platforms.jars import Jar, JarProvider, Missing, sha256
+from certify.platforms.jars import Jar, JarProvider, Missing, set_key, sha256
 from certify.platforms.local.platform import LocalPlatform
 from certify.platforms.local.state import SessionState, sweep_stale
 from certify.runtimes.envs import MARKER, EnvCache
@@ -35,42 +35,26 @@ def acceptance(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
 @pytest.fixture(autouse=True)
 def _no_maven(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("certify.platforms.jars.maven_reachable", lambda: "offline in this test")
+    """Unit tests never download: jars come from a cache a test fills, else they are missing."""
+    monkeypatch.setenv("CERTIFY_MAVEN", "off")
+    monkeypatch.delenv("CERTIFY_JARS_DIR", raising=False)
 
 
-def test_a_jar_in_the_user_folder_wins_and_carries_its_checksum(tmp_path: Path) -> None:
-    jar = tmp_path / "hadoop-aws-3.3.4.jar"
-    jar.write_bytes(b"not really a jar")
-    found = JarProvider(cache=tmp_path / "cache", user_dir=tmp_path).resolve(
-        "hadoop-aws", "3.5", "2.12"
-    )
-    assert isinstance(found, Jar)
-    assert found.route == "folder" and found.path == jar.resolve()
-    assert found.sha256 == sha256(jar)
-
-
-def test_a_missing_jar_names_every_route_tried(tmp_path: Path) -> None:
-    found = JarProvider(cache=tmp_path, user_dir=tmp_path).resolve("hadoop-aws", "3.5", "2.12")
-    assert isinstance(found, Missing)
-    reason = found.reason
-    assert reason.startswith("jar hadoop-aws for Spark 3.5 is not available here")
-    assert f"user folder {tmp_path}: no hadoop-aws*.jar" in reason
-    assert "PyPI wheels: none known to carry hadoop-aws" in reason
-    assert "Maven org.apache.hadoop:hadoop-aws:3.3.4: offline in this test" in reason
-
-
-def test_the_iceberg_jar_comes_from_its_pypi_wheel_without_downloading_when_cached(
-    tmp_path: Path,
-) -> None:
-    cached = tmp_path / "iceberg-spark-runtime-3.5_2.12-1.9.2.jar"
-    cached.write_bytes(b"jar bytes")
-    found = JarProvider(cache=tmp_path).resolve("iceberg-spark-runtime", "3.5", "2.12")
-    assert isinstance(found, Jar)
-    assert found.route == "pypi:snowpark-connect-deps-iceberg==1.0.1"
-    assert found.sha256 == sha256(cached)
-    # no offline route is known for Spark 4.1
-    missing = JarProvider(cache=tmp_path).resolve("iceberg-spark-runtime", "4.1", "2.13")
-    assert isinstance(missing, Missing)
+def _cached(cache: Path, names: tuple[str, ...], line: str = "3.5", scala: str = "2.12") -> None:
+    """Record a resolved jar set in `cache`, as a real resolution would have left it."""
+    provider = JarProvider(cache=cache)
+    deps = provider.deps(names, line, scala)
+    assert not isinstance(deps, Missing)
+    found = []
+    for dep in deps:
+        group, artifact, version = dep.coordinate.split(":")
+        path = provider.repository / group.replace(".", "/") / artifact / version
+        path.mkdir(parents=True, exist_ok=True)
+        jar = path / f"{artifact}-{version}.jar"
+        with zipfile.ZipFile(jar, "w") as archive:
+            archive.writestr("x", dep.coordinate)
+        found.append(Jar("+".join(names), "maven", jar, dep.coordinate, sha256(jar), "central"))
+    provider._write_record(set_key(deps), deps, found)
 
 
 def test_runtime_keys_change_with_any_pin() -> None:
@@ -158,11 +142,12 @@ def _planned(matrix, values):  # type: ignore[no-untyped-def]
 
 
 def test_cells_this_machine_cannot_run_say_why(acceptance, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    platform = LocalPlatform(JarProvider(cache=tmp_path, user_dir=tmp_path))
+    platform = LocalPlatform(JarProvider(cache=tmp_path))
     hive_s3, gpu = PROFILES["platform-unrunnable"]
     found = platform.assess(acceptance, _planned(acceptance, hive_s3))
     assert not found.runnable
-    assert found.reason is not None and "jar hadoop-aws for Spark 3.5" in found.reason
+    assert found.reason is not None and "jar hadoop-aws+aws-sdk for Spark 3.5" in found.reason
+    assert "Maven is switched off" in found.reason
     found = platform.assess(acceptance, _planned(acceptance, gpu))
     if found.runnable:
         pytest.skip("this machine has an NVIDIA GPU")
@@ -175,7 +160,7 @@ def test_cells_this_machine_cannot_run_say_why(acceptance, tmp_path: Path) -> No
 
 
 def test_pyiceberg_cells_stay_runnable_without_sparks_jars(acceptance, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    platform = LocalPlatform(JarProvider(cache=tmp_path, user_dir=tmp_path))
+    platform = LocalPlatform(JarProvider(cache=tmp_path))
     rest, sql = PROFILES["platform-pyiceberg"]
     found = platform.assess(acceptance, _planned(acceptance, rest))
     assert found.runnable and found.spark is not None and "iceberg-aws-bundle" in found.spark
@@ -186,10 +171,8 @@ def test_pyiceberg_cells_stay_runnable_without_sparks_jars(acceptance, tmp_path:
 
 
 def test_services_follow_deploy_and_catalog(acceptance, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    cached = tmp_path / "iceberg-spark-runtime-3.5_2.12-1.9.2.jar"
-    with zipfile.ZipFile(cached, "w") as jar:
-        jar.writestr("x", "y")
-    platform = LocalPlatform(JarProvider(cache=tmp_path, user_dir=tmp_path))
+    _cached(tmp_path, ("iceberg-spark-runtime",))
+    platform = LocalPlatform(JarProvider(cache=tmp_path))
     expected = {
         "hive": {("hive-metastore", ""), ("spark-standalone", "3.5")},
         "iceberg-hadoop": {("spark-standalone", "3.5")},
@@ -306,7 +289,14 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     monkeypatch.setenv("CERTIFY_STATE_DIR", str(tmp_path / "state"))
     values = {"spark": "3.5", "catalog": "iceberg-sql", "storage": "s3", "deploy": "local"}
     planned = PlannedCell(Cell(tuple(values.items()), "certified"), "spark-3.5", (), (), ())
-    jar = Jar("sqlite-jdbc", "maven", coordinate="org.xerial:sqlite-jdbc:3.46.1.3")
+    jar = Jar(
+        "sqlite-jdbc",
+        "maven",
+        Path("/j/sqlite-jdbc-3.50.3.0.jar"),
+        "org.xerial:sqlite-jdbc:3.50.3.0",
+        "ab" * 32,
+        "central",
+    )
     needs = (Need("seaweedfs"), Need("sql-catalog"))
     found = Assessment(True, needs=needs, jars=(jar,))
     session = LocalSession([planned], {planned.cell.id: found}, {}, tmp_path / "logs", "run")
@@ -333,7 +323,7 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
         session.stop()
     endpoints = Endpoints(s3="http://127.0.0.1:1", iceberg_rest="http://127.0.0.1:2",
                           sql_catalog="sqlite:////c.db")  # fmt: skip
-    cell = CellSpark(values, workdir / "warehouse", endpoints, [], [jar.coordinate or ""])
+    cell = CellSpark(values, workdir / "warehouse", endpoints, [str(jar.path)])
     assert json.dumps(options) == json.dumps(
         {
             "platform": "local",
@@ -349,7 +339,7 @@ def test_the_local_sessions_options_are_the_dict_cells_have_always_read(
     assert unscoped == database_name(session.session_id, planned.cell.id) != options["database"]
     assert unavailable == {"unavailable": "needs jar sqlite-jdbc"}
     # no Connect server started; the session would set the cell's own catalog (shared server)
-    connect_cell = CellSpark(connect, connect_warehouse, endpoints, [], [jar.coordinate or ""])
+    connect_cell = CellSpark(connect, connect_warehouse, endpoints, [str(jar.path)])
     session_conf = connect_session_conf(connect_cell)
     assert connect_spark == {"unavailable": None, "remote": None, "session": session_conf}
     assert session_conf["spark.sql.catalog.ice"] == "org.apache.iceberg.spark.SparkCatalog"
@@ -436,44 +426,3 @@ def test_a_connect_server_that_does_not_start_fails_only_its_own_cells(
     finally:
         session.stop()
     assert pids and not any(Path(f"/proc/{pid}").exists() for pid in pids)  # all stopped
-
-
-def test_runs_fetching_one_jar_at_once_download_it_once_and_share_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two runs at once on a fresh cache: one downloads, the other waits and reads its jar."""
-    import threading
-    from types import SimpleNamespace
-
-    from certify.platforms import jars
-
-    wheel = jars.KNOWN["iceberg-spark-runtime"].wheels[("3.5", "2.12")]
-    dist = wheel.requirement.split("==")[0].replace("-", "_")
-    calls: list[list[str]] = []
-
-    def pip_download(argv: list[str], **_: object) -> object:
-        calls.append(argv)
-        time.sleep(0.3)  # long enough for the other run to arrive while this one downloads
-        dest = Path(argv[argv.index("--dest") + 1])
-        with zipfile.ZipFile(dest / f"{dist}-1.0-py3-none-any.whl", "w") as archive:
-            archive.writestr(wheel.member, b"jar bytes")
-        return SimpleNamespace(returncode=0, stderr="")
-
-    monkeypatch.setattr(jars.subprocess, "run", pip_download)
-    found: list[object] = []
-    runs = [
-        threading.Thread(target=lambda: found.append(JarProvider(tmp_path).resolve(
-            "iceberg-spark-runtime", "3.5", "2.12")))
-        for _ in range(2)
-    ]  # fmt: skip
-    for run in runs:
-        run.start()
-    for run in runs:
-        run.join()
-    assert len(calls) == 1
-    assert [getattr(j, "sha256", None) for j in found] == [
-        sha256(tmp_path / Path(wheel.member).name)
-    ] * 2
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
-        Path(wheel.member).name
-    ]  # no wheel, no partial file left

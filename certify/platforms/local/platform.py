@@ -18,15 +18,21 @@ from certify.host.provenance import java_version, package_version
 from certify.matrix.model import Matrix
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need, Runtime
-from certify.platforms.jars import Jar, JarProvider, Missing
+from certify.platforms.jars import Jar, JarProvider, Missing, SetSpec, default_lock
 
 PYICEBERG_CATALOGS = ("iceberg-rest", "iceberg-sql")
 # Values that need something the local platform cannot start on this machine.
 _UNSUPPORTED = {
     ("deploy", "kubernetes"): "a Kubernetes cluster (the kubernetes platform), not this machine",
     ("catalog", "glue"): "the AWS Glue Data Catalog API, which the local platform does not start",
-    ("catalog", "unity"): "a Unity Catalog server, which the local platform does not start",
-    ("storage", "adls"): "an ADLS Gen2 endpoint and the hadoop-azure jar, not provided here",
+    ("catalog", "unity"): (
+        "a Unity Catalog OSS server, which none of the registries this machine reaches serves "
+        "(it ships as a GitHub release tarball; io.unitycatalog is not on Maven Central here)"
+    ),
+    ("storage", "adls"): (
+        "an ADLS Gen2 (DFS) endpoint for abfss://, which Azurite, the only Azure Storage "
+        "emulator, does not implement; a wasb:// run would not certify adls"
+    ),
 }
 _KNOWN = {
     "deploy": {"local", "standalone", "connect"},
@@ -42,7 +48,7 @@ class LocalPlatform:
     name = "local"
 
     def __init__(self, jars: JarProvider | None = None) -> None:
-        self.jars = jars or JarProvider()
+        self.jars = jars or JarProvider(lock=default_lock())
 
     def unavailable(self, matrix: Matrix, planned: PlannedCell) -> str | None:
         """Why the cell cannot run here, or None."""
@@ -72,18 +78,14 @@ class LocalPlatform:
     def _jars(
         self, matrix: Matrix, values: Mapping[str, str], line: str, scala: str, fetch: bool
     ) -> tuple[list[Jar], str | None]:
-        names: list[str] = []
-        for dim in ("catalog", "storage", "gpu"):
-            if dim in values:
-                names += [n for n in matrix.value_spec(dim, values[dim]).jars if n not in names]
-        found: list[Jar] = []
-        missing: list[Missing] = []
-        for name in names:
-            got = self.jars.resolve(name, line, scala, fetch)
-            (found if isinstance(got, Jar) else missing).append(got)  # type: ignore[arg-type]
-        if missing:
-            return found, "; ".join(m.reason for m in missing)
-        return found, None
+        """Every jar file the cell's Spark half needs (resolved now: plan and run agree)."""
+        spec = jar_spec(matrix, values)
+        if spec is None:
+            return [], None
+        got = self.jars.resolve_set(spec.names, spec.spark, spec.scala, spec.pyspark)
+        if isinstance(got, Missing):
+            return [], got.reason
+        return got, None
 
     def runtime(self, matrix: Matrix, planned: PlannedCell, build: bool = True) -> Runtime:
         """The cached runtime of the cell's Spark line, else this interpreter if it fits, else
@@ -141,6 +143,24 @@ class LocalPlatform:
         from certify.platforms.capabilities import describe
 
         return describe(self)
+
+
+def jar_spec(matrix: Matrix, values: Mapping[str, str]) -> SetSpec | None:
+    """The jar set of a cell's catalog, storage and GPU values on its Spark line (None: no jars).
+
+    Every scenario that applies to a cell reaches its catalog and storage through these values
+    (the security suite's read-only identity through s3a, interop through the cell's catalog),
+    so the values' jars are every jar the cell's scenarios need.
+    """
+    names: list[str] = []
+    for dim in ("catalog", "storage", "gpu"):
+        if dim in values:
+            names += [n for n in matrix.value_spec(dim, values[dim]).jars if n not in names]
+    line = values.get("spark", "")
+    if not names or not line:
+        return None
+    spec = matrix.value_spec("spark", line)
+    return SetSpec(line, spec.scala or "2.12", spec.pyspark or "", tuple(names))
 
 
 def _blocker(matrix: Matrix, values: Mapping[str, str]) -> str | None:

@@ -19,7 +19,7 @@ from certify.errors import InfrastructureError
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need
 from certify.platforms.faults import FaultTarget
-from certify.platforms.jars import Jar
+from certify.platforms.jars import Jar, without_shipped
 from certify.platforms.local.services.base import Service
 from certify.platforms.local.services.hive_metastore import HiveMetastore
 from certify.platforms.local.services.seaweedfs import SeaweedFS, weed_binary
@@ -223,7 +223,7 @@ class LocalSession:
         master = self._first("spark-standalone", values.get("spark", ""))
         s3 = self._first("seaweedfs")
         sql = self._first("sql-catalog")
-        jars = [j for j in self.assessments[planned.cell.id].jars if isinstance(j, Jar)]
+        jars = self.jars_of(planned)
         return CellSpark(
             values,
             warehouse,
@@ -236,8 +236,12 @@ class LocalSession:
                 workers=self.workers,
             ),
             jar_paths=[str(j.path) for j in jars if j.path is not None],
-            packages=[j.coordinate for j in jars if j.coordinate],
         )
+
+    def jars_of(self, planned: PlannedCell) -> list[Jar]:
+        """The cell's jar files, less those its pyspark installation already ships."""
+        found = [j for j in self.assessments[planned.cell.id].jars if isinstance(j, Jar)]
+        return without_shipped(found, self.homes.get(planned.cell.id))
 
     def options(self, planned: PlannedCell, workdir: Path, scope: str = "") -> PlatformOptions:
         """Everything the cell's fixtures need, except credentials.
@@ -245,13 +249,12 @@ class LocalSession:
         Names the cell makes in shared services derive from (`scope` or the session's id, cell
         id): pass the run id, so that a resumed run (a new session) keeps its cells' names.
         """
-        found = self.assessments[planned.cell.id]
         weed, sql = self._first("seaweedfs"), self._first("sql-catalog")
         return PlatformOptions(
             platform="local",
             database=database_name(scope or self.session_id, planned.cell.id),
             spark=self._spark_options(planned, workdir),
-            jars=tuple(j.to_json() for j in found.jars if isinstance(j, Jar)),
+            jars=tuple(j.to_json() for j in self.jars_of(planned)),
             services=self.endpoints_for(planned),
             s3=S3Options.from_json(weed.launch.details) if weed is not None else None,
             sql_catalog=(

@@ -39,6 +39,9 @@ class SparkConnect:
         argv += ["--driver-memory", "1g", "--name", "certify-spark-connect"]
         if jvm_options():
             argv += ["--driver-java-options", jvm_options()]
+        jars = conf.pop("spark.jars", "")
+        if jars:  # files resolved by certify (never coordinates for Ivy to fetch)
+            argv += ["--jars", jars]
         for key, value in conf.items():
             argv += ["--conf", f"{key}={value}"]
         argv += ["--class", SERVER_CLASS, "spark-internal"]
