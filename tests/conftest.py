@@ -1,8 +1,7 @@
-"""certify's own tests: never probe hosts outside this machine (Maven Central is unreachable here
-anyway); every certify process the tests start inherits this. Ctrl-C (or SIGTERM) stops the
-whole suite and leaves nothing running (tests/interrupts.py)."""
+"""certify's own tests. Ctrl-C (or SIGTERM) stops the whole suite and leaves nothing running
+(tests/interrupts.py). Jars come from Maven (the registry this machine reaches) into the
+machine's cache; unit tests switch Maven off (tests/unit/conftest.py)."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,6 @@ from tests.interrupts import (  # noqa: F401  (hooks, found by name)
     pytest_runtest_protocol,
     pytest_unconfigure,
 )
-
-os.environ.setdefault("CERTIFY_MAVEN", "off")
 
 ROOT = Path(__file__).resolve().parents[1]
 
