@@ -27,6 +27,7 @@ from certify.cell import (
 )
 from certify.cell.options import DRIVERS_VAR
 from certify.platforms.clients import connect_session, rest_catalog, s3_client, s3_properties
+from certify.platforms.glue import GLUE_SERVICE, glue_catalog, jvm_identity
 from certify.platforms.local.session import (
     S3_KEY_VAR,
     S3_READONLY_KEY_VAR,
@@ -47,6 +48,7 @@ from certify.results import RecordStore
 __all__ = [
     "BASE_CONF",
     "DRIVERS_VAR",
+    "GLUE_SERVICE",
     "ICEBERG_CATALOG",
     "JVM_SETTINGS",
     "KEEP_VAR",
@@ -63,6 +65,8 @@ __all__ = [
     "SqlCatalogOptions",
     "cell_slug",
     "connect_session",
+    "glue_catalog",
+    "jvm_identity",
     "jvm_key",
     "jvm_settings",
     "keep_requested",
