@@ -199,6 +199,38 @@ def cell(certify_cell: CellContext | None) -> CellContext:
 
 
 @pytest.hookimpl(tryfirst=True)
+def _secrets() -> list[str]:
+    """The credentials the platform gave this pytest process (never to be reported)."""
+    from certify.platforms.local.session import (
+        S3_KEY_VAR,
+        S3_READONLY_KEY_VAR,
+        S3_READONLY_SECRET_VAR,
+        S3_SECRET_VAR,
+    )
+
+    names = (S3_KEY_VAR, S3_SECRET_VAR, S3_READONLY_KEY_VAR, S3_READONLY_SECRET_VAR)
+    return [v for v in (os.environ.get(n, "") for n in names) if len(v) >= 8]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Redact the cell's credentials from a report before any reporter reads it.
+
+    A failing fixture's long traceback prints its frames' arguments, and an S3 client's are
+    the keys: without this they reached the JUnit XML and the records (the security suite
+    found them there).
+    """
+    from certify.platforms.local.services.supervisor import redact
+
+    secrets = _secrets()
+    if not secrets:
+        return
+    text = str(report.longrepr) if report.longrepr is not None else ""
+    if any(s in text for s in secrets):
+        report.longrepr = redact(text, secrets)
+    report.sections = [(key, redact(value, secrets)) for key, value in report.sections]
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Turn unmet `requires` markers into a recorded not_run before any fixture starts."""
     context = item_cell(item)

@@ -1,9 +1,10 @@
 """One real run of the local platform over the acceptance cells, with every service shared.
 
 Spark 3.5 on a standalone cluster with hive (Thrift metastore), iceberg-hadoop and iceberg-hive;
-Spark 4.1 over Spark Connect with hive; pyiceberg on iceberg-rest + S3 (SeaweedFS) and on
-iceberg-sql, whose Spark half this machine cannot serve (no jar), so they are not_run however
-well their pyiceberg half does; and two cells this machine cannot run at all, which must say why.
+Spark 4.1 over Spark Connect with hive; Spark and pyiceberg on iceberg-rest + S3 (SeaweedFS,
+S3FileIO) and hive on S3 (s3a), with jars that mvn resolved; iceberg-sql whose Spark jar is made
+unresolvable here (a coordinate no registry serves), so it is not_run however well its pyiceberg
+half does; and a GPU cell this machine cannot run at all, which must say why.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CERTIFY = [sys.executable, "-m", "certify"]
 KEY = "AKCERTIFYPLANTED42"
 SECRET = "planted-secret-3f9c1e7a5b2d4c6e8a0b"
+REST_S3, SQL_LOCAL = PROFILES["platform-pyiceberg"]
+HIVE_S3, GPU = PROFILES["platform-unrunnable"]
 # cells whose every scenario runs here
-SPARK_READY = [*PROFILES["platform-standalone"], *PROFILES["platform-connect"]]
-# cells that run, but only their pyiceberg half: Spark lacks a jar for their catalog or storage
-PYICEBERG_ONLY = PROFILES["platform-pyiceberg"]
+SPARK_READY = [*PROFILES["platform-standalone"], *PROFILES["platform-connect"], REST_S3, HIVE_S3]
+# a cell that runs, but only its pyiceberg half: its Spark jar does not resolve
+PYICEBERG_ONLY = [SQL_LOCAL]
 RUNNABLE = [*SPARK_READY, *PYICEBERG_ONLY]
+NO_SUCH_JAR = "org.certify.nope:sqlite-jdbc:0.0.0"
 
 
 def processes_with(marker: str) -> list[str]:
@@ -55,7 +59,10 @@ def platform_run(
 ) -> tuple[Any, Path, Path]:
     """`certify run` over every acceptance cell (two runtimes at once, shared services)."""
     base = tmp_path_factory.mktemp("platform")
-    matrix = write_matrix(base / "m", {"all": RUNNABLE + PROFILES["platform-unrunnable"]})
+    matrix = write_matrix(base / "m", {"all": [*RUNNABLE, GPU]})
+    text = matrix.read_text()
+    assert "- sqlite-jdbc\n" in text
+    matrix.write_text(text.replace("- sqlite-jdbc\n", f"- {NO_SUCH_JAR}\n"))
     out, state = base / "run", base / "state"
     env = {
         **os.environ,
@@ -125,7 +132,7 @@ def test_a_cell_whose_spark_half_never_ran_is_not_certified_on_its_pyiceberg_hal
         # a certified-tier cell: the gate fails closed on it
         assert any(r.startswith(f"{cell['id']} (certified): not_run")
                    for r in report["gate"]["reasons"]), report["gate"]["reasons"]  # fmt: skip
-    rest = cells[cell_id(PYICEBERG_ONLY[0])]
+    rest = cells[cell_id(REST_S3)]
     assert {t["test_id"].split("::")[-1]: t["status"] for t in rest["tests"]}[
         "test_s3_object_round_trip"
     ] == "passed"
@@ -137,16 +144,16 @@ def test_cells_this_machine_cannot_run_are_not_run_with_an_actionable_reason(
 ) -> None:
     _, out, _ = platform_run
     cells = _cells(out)
-    hive_s3, gpu = (cells[cell_id(v)] for v in PROFILES["platform-unrunnable"])
-    assert hive_s3["verdict"] == "not_run"
-    assert "jar hadoop-aws for Spark 3.5 is not available here (tried: " in hive_s3["reasons"][0]
+    gpu = cells[cell_id(GPU)]
     assert gpu["verdict"] == "not_run"
     assert "gpu=nvidia needs an NVIDIA GPU and its driver: nvidia-smi" in gpu["reasons"][0]
-    # in a pyiceberg cell, the Spark scenarios are not_run with the jar that is missing
-    sql = cells[cell_id(PROFILES["platform-pyiceberg"][1])]
+    # in a pyiceberg cell, the Spark scenarios are not_run with mvn's own error line
+    sql = cells[cell_id(SQL_LOCAL)]
     spark_tests = [t for t in sql["tests"] if "test_smoke.py" in t["test_id"]]
     assert spark_tests and all(t["status"] == "not_run" for t in spark_tests)
-    assert any("jar sqlite-jdbc for Spark 3.5" in t["message"] for t in spark_tests)
+    message = spark_tests[0]["message"]
+    assert f"jar iceberg-spark-runtime+{NO_SUCH_JAR} for Spark 3.5 could not be resolved" in message
+    assert "Could not find artifact org.certify.nope:sqlite-jdbc:jar:0.0.0" in message
 
 
 def test_runtimes_services_and_jar_checksums_are_in_provenance(platform_run: Any) -> None:
@@ -158,8 +165,14 @@ def test_runtimes_services_and_jar_checksums_are_in_provenance(platform_run: Any
     iceberg = cells[cell_id(PROFILES["platform-standalone"][1])]
     [jar] = iceberg["provenance"]["jars"]
     assert jar["name"] == "iceberg-spark-runtime"
-    assert jar["route"] == "pypi:snowpark-connect-deps-iceberg==1.0.1"
-    assert len(jar["sha256"]) == 64
+    assert jar["coordinate"] == "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.10.1"
+    assert (jar["route"], jar["repository"]) == ("maven", "central")
+    assert len(jar["sha256"]) == 64 and Path(jar["path"]).is_file()
+    # an s3 cell's jars: hadoop-aws and the SDK modules, never the SDK bundle
+    s3 = {j["coordinate"] for j in cells[cell_id(HIVE_S3)]["provenance"]["jars"]}
+    assert "org.apache.hadoop:hadoop-aws:3.3.4" in s3
+    assert "com.amazonaws:aws-java-sdk-s3:1.12.262" in s3
+    assert not any("bundle" in c for c in s3)
     # one metastore, one cluster, one object store for every cell that uses them
     logs = sorted(p.name for p in (out / "evidence" / "services").glob("*.log"))
     assert logs == [
