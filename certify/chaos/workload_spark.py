@@ -32,7 +32,7 @@ from certify.chaos.workload_io import (
     expected_answer,
 )
 from certify.platforms.clients import connect_session
-from certify.platforms.sparkconf import bound_connect_retries
+from certify.platforms.sparkconf import bound_connect_retries, is_iceberg
 from certify.results.findings import JsonObject
 
 _COLUMNS = "id BIGINT, customer INT, amount_cents BIGINT, region STRING, day INT"
@@ -73,7 +73,7 @@ class SparkJob:
         self.report = report
         remote = spec.params.get("remote")
         self.remote = str(remote) if remote else spec.options.spark.remote
-        self.iceberg = spec.values.get("catalog", "").startswith("iceberg-")
+        self.iceberg = is_iceberg(spec.values.get("catalog", ""))
         self.table = f"{spec.options.database}.{spec.table}"
         self.seed_rows = int(spec.number("seed_rows", 1000))
         self.rows = int(spec.number("rows", 200_000))

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from certify.platforms.glue import glue_catalog_conf
+
 # Spark's settings for a certification run: quiet, loopback only, small shuffles for 2 cores.
 BASE_CONF = {
     "spark.ui.enabled": "false",
@@ -64,7 +66,9 @@ class Endpoints:
     s3: str | None = None
     iceberg_rest: str | None = None
     sql_catalog: str | None = None
+    glue: str | None = None
     table_bucket: str = "lake"
+    bucket: str = "warehouse"
     workers: int = 1
 
 
@@ -159,6 +163,23 @@ def shared_server_conf(cells: Sequence[CellSpark]) -> dict[str, str]:
     return conf
 
 
+def _glue_conf(endpoints: Endpoints) -> dict[str, str]:
+    """Iceberg's GlueCatalog against the Glue endpoint (moto locally), data in S3 (S3FileIO)."""
+    conf = {
+        "spark.sql.extensions": _ICEBERG_EXTENSIONS,
+        "spark.sql.defaultCatalog": ICEBERG_CATALOG,
+    }
+    if endpoints.glue and endpoints.s3:
+        prefix = f"spark.sql.catalog.{ICEBERG_CATALOG}"
+        conf.update(glue_catalog_conf(prefix, endpoints.glue, endpoints.s3, endpoints.bucket))
+    return conf
+
+
+def is_iceberg(catalog: str) -> bool:
+    """Whether a catalog value serves Iceberg tables (the iceberg-* values and Glue)."""
+    return catalog.startswith("iceberg-") or catalog == "glue"
+
+
 def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, str]:
     """Catalog, warehouse and jar settings; Hive on embedded Derby when no metastore is given."""
     conf = {"spark.sql.warehouse.dir": cell.warehouse.as_uri()}
@@ -172,6 +193,8 @@ def catalog_conf(cell: CellSpark, embedded_metastore: Path | None) -> dict[str, 
             conf["spark.hadoop.javax.jdo.option.ConnectionURL"] = (
                 f"jdbc:derby:;databaseName={embedded_metastore};create=true"
             )
+    elif catalog == "glue":
+        conf.update(_glue_conf(cell.endpoints))
     elif catalog.startswith("iceberg-"):
         prefix = f"spark.sql.catalog.{ICEBERG_CATALOG}"
         conf["spark.sql.extensions"] = _ICEBERG_EXTENSIONS

@@ -16,10 +16,12 @@ import pytest
 from certify.scenario import ICEBERG_CATALOG, not_applicable
 from fixtures.data import column_checksums, orders_frame
 from fixtures.interop import (
+    ORDER_COLUMNS,
     current_metadata,
     digest_problems,
     line_table_problems,
     other_line_tables,
+    pyiceberg_append,
     pyiceberg_rows,
     pyiceberg_write,
     spark_line,
@@ -54,6 +56,25 @@ def test_pyiceberg_written_table_reads_identically_in_spark(spark: Any, storage_
     frame = spark_read_metadata(spark, metadata)
     assert column_checksums(frame) == column_checksums(orders_frame(spark, ROWS, seed=22))
     assert digest_problems([tuple(r) for r in frame.collect()], ROWS, 22, "Spark") == []
+
+
+@pytest.mark.requires(catalog=["iceberg-rest", "iceberg-sql", "glue"])
+def test_spark_and_pyiceberg_share_tables_through_the_cells_catalog(
+    spark: Any, iceberg_catalog: Any, database: str
+) -> None:
+    """Through the one catalog service, by name (no metadata path handed over): pyiceberg
+    loads Spark's table and Spark reads pyiceberg's, each row for row the dataset."""
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ICEBERG_CATALOG}.{database}")
+    table = f"{ICEBERG_CATALOG}.{database}.via_catalog_spark"
+    spark.sql(f"DROP TABLE IF EXISTS {table}")
+    orders_frame(spark, ROWS, seed=23).writeTo(table).using("iceberg").create()
+    arrow = iceberg_catalog.load_table(f"{database}.via_catalog_spark").scan().to_arrow()
+    got = [tuple(r[c] for c in ORDER_COLUMNS) for r in arrow.to_pylist()]
+    assert digest_problems(got, ROWS, 23, "pyiceberg") == []
+    pyiceberg_append(iceberg_catalog, f"{database}.via_catalog_pyiceberg", ROWS, seed=24)
+    frame = spark.table(f"{ICEBERG_CATALOG}.{database}.via_catalog_pyiceberg")
+    rows = [tuple(r) for r in frame.select(*ORDER_COLUMNS).collect()]
+    assert digest_problems(rows, ROWS, 24, "Spark") == []
 
 
 @pytest.mark.requires(catalog="hive")

@@ -12,7 +12,7 @@ from certify.scenario import CellContext
 pytestmark = pytest.mark.smoke
 
 
-@pytest.mark.requires(catalog=["iceberg-rest", "iceberg-sql"])
+@pytest.mark.requires(catalog=["iceberg-rest", "iceberg-sql", "glue"])
 def test_pyiceberg_round_trip(iceberg_catalog: Any, database: str) -> None:
     """pyiceberg creates a table, appends twice, scans it and time-travels to the first commit."""
     import pyarrow as pa

@@ -30,8 +30,6 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMESPACE = "certify_glue_it"
 # Spark 4.1's Iceberg jars until the platform's jar provider serves them to tests (a folder the
 # machine's Maven resolution filled: iceberg-spark-runtime-4.1_2.13 and iceberg-aws-bundle 1.11.0)
-JARS_VAR = "CERTIFY_GLUE_TEST_JARS"
-JARS = ("iceberg-spark-runtime-4.1_2.13-1.11.0.jar", "iceberg-aws-bundle-1.11.0.jar")
 
 
 def _binary() -> Path:
@@ -180,11 +178,15 @@ def test_moto_accepts_an_update_with_a_stale_version_id_unlike_glue(
 
 
 def _spark41_jars() -> list[str]:
-    folder = Path(os.environ.get(JARS_VAR) or ROOT / ".certify" / "jars" / "glue-spark-4.1")
-    missing = [name for name in JARS if not (folder / name).is_file()]
-    if missing:
-        pytest.fail(f"{', '.join(missing)} not in {folder} (set ${JARS_VAR})", pytrace=False)
-    return [str(folder / name) for name in JARS]
+    """Iceberg's runtime and AWS bundle for Spark 4.1, resolved by mvn (the machine's cache)."""
+    from certify.platforms.jars import JarProvider
+
+    got = JarProvider().resolve_set(
+        ["iceberg-spark-runtime", "iceberg-aws-bundle"], "4.1", "2.13", "4.1.1"
+    )
+    if not isinstance(got, list):
+        pytest.fail(got.reason, pytrace=False)
+    return [str(j.path) for j in got if j.path is not None]
 
 
 def test_spark_41_and_pyiceberg_read_each_others_tables_through_glue(

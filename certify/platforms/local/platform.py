@@ -20,11 +20,10 @@ from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need, Runtime
 from certify.platforms.jars import Jar, JarProvider, Missing, SetSpec, default_lock
 
-PYICEBERG_CATALOGS = ("iceberg-rest", "iceberg-sql")
+PYICEBERG_CATALOGS = ("iceberg-rest", "iceberg-sql", "glue")
 # Values that need something the local platform cannot start on this machine.
 _UNSUPPORTED = {
     ("deploy", "kubernetes"): "a Kubernetes cluster (the kubernetes platform), not this machine",
-    ("catalog", "glue"): "the AWS Glue Data Catalog API, which the local platform does not start",
     ("catalog", "unity"): (
         "a Unity Catalog OSS server, which none of the registries this machine reaches serves "
         "(it ships as a GitHub release tarball; io.unitycatalog is not on Maven Central here)"
@@ -36,7 +35,8 @@ _UNSUPPORTED = {
 }
 _KNOWN = {
     "deploy": {"local", "standalone", "connect"},
-    "catalog": {"hive", "iceberg-hadoop", "iceberg-hive", "iceberg-rest", "iceberg-sql"},
+    # glue: moto's server (an emulator: the report says so, from the matrix's `emulated`)
+    "catalog": {"hive", "iceberg-hadoop", "iceberg-hive", "iceberg-rest", "iceberg-sql", "glue"},
     "storage": {"local", "s3"},
     "gpu": {"none", "nvidia"},
 }
@@ -210,8 +210,10 @@ def _needs(
         if deploy == "connect":
             classpath = "+".join(sorted({j.name for j in jars}))
             needs.append(Need("spark-connect", line, classpath=classpath))
-    if values.get("storage") == "s3" or catalog == "iceberg-rest":
+    if values.get("storage") == "s3" or catalog in ("iceberg-rest", "glue"):
         needs.append(Need("seaweedfs"))
+    if catalog == "glue":
+        needs.append(Need("glue"))
     if catalog == "iceberg-sql":
         needs.append(Need("sql-catalog"))
     return tuple(needs)

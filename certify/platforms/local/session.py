@@ -19,8 +19,10 @@ from certify.errors import InfrastructureError
 from certify.plan import PlannedCell
 from certify.platforms.base import Assessment, Need
 from certify.platforms.faults import FaultTarget
+from certify.platforms.glue import aws_env
 from certify.platforms.jars import Jar, without_shipped
 from certify.platforms.local.services.base import Service
+from certify.platforms.local.services.glue import Glue, moto_server_binary
 from certify.platforms.local.services.hive_metastore import HiveMetastore
 from certify.platforms.local.services.seaweedfs import SeaweedFS, weed_binary
 from certify.platforms.local.services.spark_connect import SparkConnect
@@ -152,6 +154,14 @@ class LocalSession:
                 )
             elif need.kind == "sql-catalog":
                 out.append((need, SqlCatalog()))
+            elif need.kind == "glue":
+                moto = moto_server_binary(self._bins())
+                if moto is None:
+                    raise InfrastructureError(
+                        "catalog=glue needs moto's server: `moto_server` not found (pip install "
+                        "'moto[server]', part of certify's `platform` extra)"
+                    )
+                out.append((need, Glue(moto)))
             elif need.kind == "spark-standalone":
                 home, suffix = self._home_for(need.line), self._suffix(need.kind, need.line)
                 master = SparkMaster(home, name="spark-master" + suffix)
@@ -185,7 +195,12 @@ class LocalSession:
             warehouse = self.state.path / "connect-warehouse"
             conf = shared_server_conf([self._cell_spark(p, warehouse) for p in cells])
             suffix = self._suffix(need.kind, "-".join(p for p in (need.line, need.classpath) if p))
-            server = SparkConnect(self._home_for(need.line), conf, name="spark-connect" + suffix)
+            # a Glue catalog's client runs in the server's JVM: it signs with the session's key
+            glue = any(p.cell.values.get("catalog") == "glue" for p in cells)
+            env = aws_env(self.key, self.secret) if glue and self.key else {}
+            server = SparkConnect(
+                self._home_for(need.line), conf, name="spark-connect" + suffix, env=env
+            )
             out.append((need, server))
         return out
 
@@ -223,6 +238,7 @@ class LocalSession:
         master = self._first("spark-standalone", values.get("spark", ""))
         s3 = self._first("seaweedfs")
         sql = self._first("sql-catalog")
+        glue = self._first("glue")
         jars = self.jars_of(planned)
         return CellSpark(
             values,
@@ -233,6 +249,7 @@ class LocalSession:
                 s3=s3.launch.endpoint if s3 else None,
                 iceberg_rest=s3.launch.details.get("iceberg_rest") if s3 else None,
                 sql_catalog=sql.launch.endpoint if sql else None,
+                glue=glue.launch.endpoint if glue else None,
                 workers=self.workers,
             ),
             jar_paths=[str(j.path) for j in jars if j.path is not None],

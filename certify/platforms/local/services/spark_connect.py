@@ -21,6 +21,7 @@ class SparkConnect:
     conf: Mapping[str, str] = field(default_factory=dict)
     name: str = "spark-connect"
     timeout_s: float = 120.0
+    env: Mapping[str, str] = field(default_factory=dict)  # e.g. the Glue client's identity
     port: int = 0
 
     def launch(self, home: Path) -> Launch:
@@ -49,7 +50,7 @@ class SparkConnect:
             tuple(argv),
             f"sc://{LOOPBACK}:{self.port}",
             expect=SERVER_CLASS,
-            env=spark_env(self.spark_home),
+            env={**spark_env(self.spark_home), **self.env},
             ports={"grpc": self.port},
         )
 
