@@ -31,6 +31,12 @@ def platform_requirements() -> tuple[str, ...]:
     certify's own requirements are part of the key too: a changed pin of pytest, say, must
     rebuild the runtimes that run the scenarios with it.
     """
+    source = certify_source()
+    if source is not None:
+        # the source tree's own pins: the installed metadata depends on how certify was started
+        # (`python -m certify` in the checkout finds the checkout's egg-info, the `certify`
+        # script its venv's), and two keys for one tree made each run sweep the other's runtime
+        return _pyproject_requirements(source / "pyproject.toml")
     try:
         requires = metadata.requires("spark-certify") or []
     except metadata.PackageNotFoundError:
@@ -38,6 +44,17 @@ def platform_requirements() -> tuple[str, ...]:
     marker = re.compile(r";\s*extra\s*==\s*['\"]" + PLATFORM_EXTRA + r"['\"]\s*$")
     core = [r.strip() for r in requires if "extra" not in r]
     extra = [marker.sub("", r).strip() for r in requires if marker.search(r)]
+    return tuple(sorted(core + extra))
+
+
+def _pyproject_requirements(path: Path) -> tuple[str, ...]:
+    import tomllib
+
+    project = tomllib.loads(path.read_text()).get("project", {})
+    core = [str(r).strip() for r in project.get("dependencies", [])]
+    extra = [
+        str(r).strip() for r in project.get("optional-dependencies", {}).get(PLATFORM_EXTRA, [])
+    ]
     return tuple(sorted(core + extra))
 
 
