@@ -138,6 +138,8 @@ class PlatformOptions:
     services: Mapping[str, str] = field(default_factory=dict)  # service name -> endpoint
     s3: S3Options | None = None
     sql_catalog: SqlCatalogOptions | None = None
+    # what stands in for a real service here ("catalog=glue: moto's server ..."): in the report
+    emulated: tuple[str, ...] = ()
 
     def to_json(self) -> JsonObject:
         """The JSON form child processes read (`s3`, `sql_catalog` only where present)."""
@@ -153,6 +155,8 @@ class PlatformOptions:
             out["s3"] = self.s3.to_json()
         if self.sql_catalog is not None:
             out["sql_catalog"] = self.sql_catalog.to_json()
+        if self.emulated:
+            out["emulated"] = list(self.emulated)
         return out
 
     @classmethod
@@ -169,4 +173,9 @@ class PlatformOptions:
             services=_strings(data.get("services")),
             s3=S3Options.from_json(_object(s3)) if s3 else None,
             sql_catalog=SqlCatalogOptions.from_json(_object(sql)) if sql else None,
+            emulated=tuple(str(e) for e in _list(data.get("emulated"))),
         )
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []

@@ -44,6 +44,7 @@ class Assessment:
     needs: tuple[Need, ...] = ()
     jars: tuple[Any, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    emulated: tuple[str, ...] = ()  # values an emulator serves here, and which one
 
 
 class PlatformSession(Protocol):

@@ -134,7 +134,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if store_path and not config.pluginmanager.has_plugin("dsession"):
         store = RecordStore(Path(store_path))
         jars = {c.id: [dict(j) for j in c.options.jars] for c in cells}
-        recorder = Recorder(config, [c.id for c in cells], store, jars)
+        emulated = {c.id: list(c.options.emulated) for c in cells if c.options.emulated}
+        recorder = Recorder(config, [c.id for c in cells], store, jars, emulated)
         config.pluginmanager.register(recorder, "certify-recorder")
 
 

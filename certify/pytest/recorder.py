@@ -45,8 +45,10 @@ class Recorder:
         cells: Sequence[str],
         store: RecordStore,
         jars: Mapping[str, Sequence[Mapping[str, str | None]]] | None = None,
+        emulated: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.cells = list(cells)
+        self.emulated = {cell: list(found) for cell, found in (emulated or {}).items()}
         # each cell's own jars (with checksums): a lane's cells share one process, not its jars
         self.jars = {cell: [dict(j) for j in found] for cell, found in (jars or {}).items()}
         self.store = store
@@ -73,6 +75,8 @@ class Recorder:
         outcome = Outcome(self.run_id, test.cell_id, "scenario", test.suite, started)
         provenance = {**self.provenance, "cell": test.cell_id}
         provenance["jars"] = self.jars.get(test.cell_id, [])
+        if test.cell_id in self.emulated:
+            provenance["emulated"] = self.emulated[test.cell_id]
         self.store.add(
             outcome.record(status, message, test_id=test.test_id, provenance=provenance, **fields)
         )

@@ -156,6 +156,18 @@ def _markdown_not_run(report: Report) -> list[str]:
     return lines
 
 
+def _markdown_emulated(report: Report) -> list[str]:
+    """Cells whose evidence came from an emulator, and what that emulator does not prove."""
+    rows = []
+    for cell in sorted(report.cells, key=lambda c: c.id):
+        found = cell.records[0].provenance.get("emulated") if cell.records else None
+        if isinstance(found, list) and found:
+            rows.append(f"| `{cell.id}` | {'<br>'.join(_md(str(e)) for e in found)} |")
+    if not rows:
+        return []
+    return ["", "## Emulated services", "", "| cell | emulated here |", "| --- | --- |", *rows]
+
+
 def write_markdown(report: Report, out: Path) -> Path:
     """`report.md`: gate and reasons first, the cells by verdict, then changes since last run."""
     lines = [f"# certify {report.plan.profile}: gate {report.gate.verdict.upper()}", ""]
@@ -173,6 +185,7 @@ def write_markdown(report: Report, out: Path) -> Path:
         shown = cell_shown(cell.verdict, (s.applicable for s in cell.suites))
         lines.append(f"| `{cell.id}` | {cell.planned.cell.tier} | {shown} | {why} |")
     lines += _markdown_not_run(report)
+    lines += _markdown_emulated(report)
     lines += render_chaosload.markdown(report)
     lines += _markdown_changes(report)
     if report.waivers:

@@ -36,7 +36,9 @@ def platform_requirements() -> tuple[str, ...]:
         # the source tree's own pins: the installed metadata depends on how certify was started
         # (`python -m certify` in the checkout finds the checkout's egg-info, the `certify`
         # script its venv's), and two keys for one tree made each run sweep the other's runtime
-        return _pyproject_requirements(source / "pyproject.toml")
+        found = _pyproject_requirements(source / "pyproject.toml")
+        if found is not None:
+            return found
     try:
         requires = metadata.requires("spark-certify") or []
     except metadata.PackageNotFoundError:
@@ -47,9 +49,11 @@ def platform_requirements() -> tuple[str, ...]:
     return tuple(sorted(core + extra))
 
 
-def _pyproject_requirements(path: Path) -> tuple[str, ...]:
-    import tomllib
-
+def _pyproject_requirements(path: Path) -> tuple[str, ...] | None:
+    try:
+        import tomllib  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # Python 3.10: the installed metadata is all there is
+        return None
     project = tomllib.loads(path.read_text()).get("project", {})
     core = [str(r).strip() for r in project.get("dependencies", [])]
     extra = [

@@ -426,3 +426,18 @@ def test_a_connect_server_that_does_not_start_fails_only_its_own_cells(
     finally:
         session.stop()
     assert pids and not any(Path(f"/proc/{pid}").exists() for pid in pids)  # all stopped
+
+
+def test_a_glue_cell_runs_on_moto_and_says_it_is_emulated(acceptance, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from certify.cell.options import PlatformOptions
+
+    platform = LocalPlatform(JarProvider(cache=tmp_path))
+    glue = {"spark": "4.1", "catalog": "glue", "storage": "s3", "deploy": "local"}
+    found = platform.assess(acceptance, _planned(acceptance, glue))
+    assert found.runnable  # pyiceberg serves it even while Spark's jars are missing
+    assert {n.kind for n in found.needs} == {"glue", "seaweedfs"}
+    [note] = found.emulated
+    assert note.startswith("catalog=glue: moto's server") and "VersionId" in note
+    options = PlatformOptions(emulated=found.emulated)
+    assert PlatformOptions.from_json(options.to_json()).emulated == found.emulated
+    assert "emulated" not in PlatformOptions().to_json()

@@ -33,6 +33,13 @@ _UNSUPPORTED = {
         "emulator, does not implement; a wasb:// run would not certify adls"
     ),
 }
+# what stands in for a service the matrix marks `emulated`, and what it does not do
+EMULATORS = {
+    ("catalog", "glue"): (
+        "moto's server stands in for the AWS Glue Data Catalog (it checks no credentials and "
+        "does not enforce UpdateTable's VersionId, so concurrent commits are not proven)"
+    ),
+}
 _KNOWN = {
     "deploy": {"local", "standalone", "connect"},
     # glue: moto's server (an emulator: the report says so, from the matrix's `emulated`)
@@ -73,7 +80,12 @@ class LocalPlatform:
             return Assessment(False, f"Spark cannot run this cell here: {spark_reason}")
         needs = _needs(values, line, spark_ok=spark_reason is None, jars=jars)
         notes = () if spark_reason is None else (f"Spark scenarios not_run: {spark_reason}",)
-        return Assessment(True, None, spark_reason, needs, tuple(jars), notes)
+        emulated = tuple(
+            f"{dim}={value}: {EMULATORS.get((dim, value), 'an emulator')}"
+            for dim, value in values.items()
+            if matrix.value_spec(dim, value).emulated and (dim, value) in EMULATORS
+        )
+        return Assessment(True, None, spark_reason, needs, tuple(jars), notes, emulated)
 
     def _jars(
         self, matrix: Matrix, values: Mapping[str, str], line: str, scala: str, fetch: bool

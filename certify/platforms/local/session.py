@@ -272,6 +272,7 @@ class LocalSession:
             database=database_name(scope or self.session_id, planned.cell.id),
             spark=self._spark_options(planned, workdir),
             jars=tuple(j.to_json() for j in self.jars_of(planned)),
+            emulated=self.assessments[planned.cell.id].emulated,
             services=self.endpoints_for(planned),
             s3=S3Options.from_json(weed.launch.details) if weed is not None else None,
             sql_catalog=(
