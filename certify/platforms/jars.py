@@ -39,7 +39,7 @@ from pathlib import Path
 
 from certify.config.models import JAR_NAMES
 from certify.errors import UsageError
-from certify.platforms.maven import SETTINGS_VAR, Dep, MavenError, resolve
+from certify.platforms.maven import SETTINGS_VAR, Dep, MavenError, SettingsError, resolve
 
 JARS_DIR_VAR = "CERTIFY_JARS_DIR"
 JAR_CACHE_VAR = "CERTIFY_JAR_CACHE"
@@ -309,6 +309,8 @@ class JarProvider:
             return self._from_folder(label, spark, key)
         try:
             jars = self._cached(label, key) or self._fetch(label, spark, key, deps)
+        except SettingsError as exc:  # bad input: the command stops (exit 2), nothing is run
+            raise JarError(f"{exc.line}; {exc.fix}") from exc
         except MavenError as exc:
             return Missing(label, spark, f"mvn: {exc.line}", exc.fix)
         if isinstance(jars, Missing):

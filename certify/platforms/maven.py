@@ -33,6 +33,10 @@ class MavenError(Exception):
         super().__init__(f"{line}; {fix}")
 
 
+class SettingsError(MavenError):
+    """$CERTIFY_MAVEN_SETTINGS names no readable settings file: bad input, not a cell's fault."""
+
+
 @dataclass(frozen=True)
 class Dep:
     """One dependency of a jar set: `group:artifact:version`, and what to leave out of it."""
@@ -88,13 +92,13 @@ def settings_file() -> Path | None:
     path = Path(given)
     fix = f"point ${SETTINGS_VAR} at a readable Maven settings.xml, or unset it"
     if not path.is_file():
-        raise MavenError(f"${SETTINGS_VAR}={given}: no such file", fix)
+        raise SettingsError(f"${SETTINGS_VAR}={given}: no such file", fix)
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError) as exc:
-        raise MavenError(f"${SETTINGS_VAR}={given} does not parse as XML ({exc})", fix) from exc
+        raise SettingsError(f"${SETTINGS_VAR}={given} does not parse as XML ({exc})", fix) from exc
     if root.tag.rsplit("}", 1)[-1] != "settings":
-        raise MavenError(f"${SETTINGS_VAR}={given}: root element is not <settings>", fix)
+        raise SettingsError(f"${SETTINGS_VAR}={given}: root element is not <settings>", fix)
     return path
 
 

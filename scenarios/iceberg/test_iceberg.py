@@ -15,6 +15,7 @@ import pytest
 from certify.scenario import ICEBERG_CATALOG, not_run
 from fixtures.data import column_checksums, order_row, orders_frame, row_digest
 from fixtures.iceberg_checks import (
+    at_snapshot,
     checksum_problems,
     data_file_count,
     maintenance_problems,
@@ -53,7 +54,7 @@ def test_snapshot_isolation_and_time_travel(spark: Any, namespace: str) -> None:
     orders_frame(spark, ROWS, seed=1).writeTo(table).append()
     first = snapshot_ids(spark, table)[-1]
     want = column_checksums(orders_frame(spark, ROWS, seed=1))
-    pinned = spark.read.option("snapshot-id", first).table(table)
+    pinned = at_snapshot(spark, table, first)
     orders_frame(spark, 500, seed=9).writeTo(table).append()
     spark.sql(f"DELETE FROM {table} WHERE region = 'eu'")
     assert len(snapshot_ids(spark, table)) == 3

@@ -35,14 +35,16 @@ ROWS = 2_000
 
 
 @pytest.mark.requires(catalog="iceberg-*", storage="local")
-def test_spark_written_table_reads_identically_in_pyiceberg(spark: Any, database: str) -> None:
+def test_spark_written_table_reads_identically_in_pyiceberg(
+    spark: Any, database: str, iceberg_io: dict[str, str]
+) -> None:
     """pyiceberg reads a Spark-written table (two commits) row for row as the dataset."""
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {ICEBERG_CATALOG}.{database}")
     table = f"{ICEBERG_CATALOG}.{database}.from_spark"
     spark.sql(f"DROP TABLE IF EXISTS {table}")
     orders_frame(spark, ROWS // 2, seed=21).writeTo(table).using("iceberg").create()
     orders_frame(spark, ROWS, seed=21).where(f"id >= {ROWS // 2}").writeTo(table).append()
-    got = pyiceberg_rows(current_metadata(spark, table))
+    got = pyiceberg_rows(current_metadata(spark, table), iceberg_io)
     assert digest_problems(got, ROWS, 21, "pyiceberg") == []
     assert column_checksums(spark.table(table)) == column_checksums(
         orders_frame(spark, ROWS, seed=21)

@@ -282,3 +282,18 @@ def test_a_settings_file_that_does_not_parse_is_named(
     monkeypatch.setenv("CERTIFY_MAVEN_SETTINGS", str(good))
     assert settings_file() == good
     assert json.dumps(str(good))
+
+
+def test_a_bad_settings_file_stops_the_command_and_a_good_one_reaches_mvn(
+    mvn: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = tmp_path / "settings.xml"
+    bad.write_text("<settings><mirrors>")
+    monkeypatch.setenv("CERTIFY_MAVEN_SETTINGS", str(bad))
+    with pytest.raises(JarError, match=r"settings.xml does not parse as XML"):
+        JarProvider(cache=tmp_path / "c").resolve_set(["sqlite-jdbc"], "4.1", "2.13")
+    assert _calls(mvn) == []
+    bad.write_text('<settings xmlns="http://maven.apache.org/SETTINGS/1.0.0"/>')
+    got = JarProvider(cache=tmp_path / "c").resolve_set(["sqlite-jdbc"], "4.1", "2.13")
+    assert isinstance(got, list)
+    assert f"-s {bad}" in _calls(mvn)[0]
