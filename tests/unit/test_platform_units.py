@@ -441,3 +441,15 @@ def test_a_glue_cell_runs_on_moto_and_says_it_is_emulated(acceptance, tmp_path: 
     options = PlatformOptions(emulated=found.emulated)
     assert PlatformOptions.from_json(options.to_json()).emulated == found.emulated
     assert "emulated" not in PlatformOptions().to_json()
+
+
+def test_the_sql_catalog_file_lets_cells_commit_at_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    from certify.platforms.local.services.sql_catalog import SqlCatalog
+
+    service = SqlCatalog()
+    launch = service.launch(tmp_path)
+    assert service.healthy(launch)
+    with sqlite3.connect(tmp_path / "catalog.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -23,6 +23,11 @@ class SqlCatalog:
         home.mkdir(parents=True, exist_ok=True)
         self.path = home / "catalog.db"
         with closing(sqlite3.connect(self.path)) as db:
+            # cells of a run commit to this one file at once (Spark's JdbcCatalog in several
+            # JVMs, pyiceberg): in write-ahead-log mode readers never block the writer, and a
+            # writer waits (busy_timeout) instead of failing with SQLITE_BUSY at a reader's lock,
+            # which a pr run hit in rollback-journal mode
+            db.execute("PRAGMA journal_mode=WAL")
             db.execute("CREATE TABLE IF NOT EXISTS certify_probe (id INTEGER)")
         return Launch(
             (), f"sqlite:///{self.path}", details={"warehouse": (home / "warehouse").as_uri()}
