@@ -28,6 +28,8 @@ from certify.cell import (
 from certify.cell.options import DRIVERS_VAR
 from certify.platforms.clients import connect_session, rest_catalog, s3_client, s3_properties
 from certify.platforms.glue import GLUE_SERVICE, glue_catalog, jvm_identity
+from certify.platforms.gpu import PLUGIN as RAPIDS_PLUGIN
+from certify.platforms.gpu import gpu_plan_check
 from certify.platforms.local.session import (
     S3_KEY_VAR,
     S3_READONLY_KEY_VAR,
@@ -53,6 +55,7 @@ __all__ = [
     "ICEBERG_CATALOG",
     "JVM_SETTINGS",
     "KEEP_VAR",
+    "RAPIDS_PLUGIN",
     "S3_KEY_VAR",
     "S3_READONLY_KEY_VAR",
     "S3_READONLY_SECRET_VAR",
@@ -67,6 +70,7 @@ __all__ = [
     "cell_slug",
     "connect_session",
     "glue_catalog",
+    "gpu_plan_check",
     "is_iceberg",
     "jvm_identity",
     "jvm_key",

@@ -71,17 +71,6 @@ _SDK_MODULES = {
     "com.amazonaws": ("aws-java-sdk-s3", "aws-java-sdk-sts", "aws-java-sdk-dynamodb"),
     "software.amazon.awssdk": ("s3", "sts", "s3-transfer-manager"),
 }
-# RAPIDS releases served here, and the Spark versions their shims cover (read from the jars'
-# listings on 2026-12-02): no _2.12 release covers pyspark 3.5.7
-_SHIMS_2_12 = {f"3.{m}.{p}" for m, top in ((2, 4), (3, 4), (4, 4), (5, 5)) for p in range(top + 1)}
-_SHIMS_2_13 = {f"3.5.{p}" for p in range(10)} | {f"4.0.{p}" for p in range(5)}
-RAPIDS = {
-    "2.12": ("com.nvidia:rapids-4-spark_2.12:25.04.0", _SHIMS_2_12),
-    "2.13": (
-        "com.nvidia:rapids-4-spark_2.13:26.08.1",
-        _SHIMS_2_13 | {"4.1.1", "4.1.2", "4.1.3", "4.2.0"},
-    ),
-}
 NAMES = JAR_NAMES
 _COORDINATE = re.compile(r"^[\w.\-]+:[\w.\-]+:[\w.\-]+$")
 
@@ -130,16 +119,10 @@ def deps_for(name: str, spark: str, scala: str, pyspark: str = "") -> tuple[Dep,
 
 def _rapids(scala: str, pyspark: str) -> tuple[Dep, ...] | str:
     """The RAPIDS Accelerator release whose shims cover exactly `pyspark`, or why none does."""
-    coordinate, covers = RAPIDS.get(scala, ("", set()))
-    if not coordinate:
-        return f"no RAPIDS Accelerator release is known for Scala {scala}"
-    if pyspark not in covers:
-        newest = max(covers, key=lambda v: tuple(int(x) for x in v.split(".")))
-        return (
-            f"the newest RAPIDS release for Scala {scala} ({coordinate}) supports Spark up to "
-            f"{newest} on that Scala line, not pyspark {pyspark or '(unknown)'}"
-        )
-    return (Dep(coordinate),)
+    from certify.platforms.gpu import rapids_release
+
+    found = rapids_release(pyspark, scala)
+    return (Dep(found),) if isinstance(found, str) else found.reason
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ class CellSpark:
     warehouse: Path
     endpoints: Endpoints = field(default_factory=Endpoints)
     jar_paths: Sequence[str] = ()  # files (resolved by certify.platforms.jars), never coordinates
+    gpu_discovery: str = ""  # the GPU discovery script of a gpu=nvidia cell
 
 
 def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
@@ -102,7 +103,18 @@ def driver_conf(cell: CellSpark, workdir: Path) -> dict[str, str]:
         f"-Dderby.system.home={workdir.parent} {options}".strip()
     )
     conf.update(catalog_conf(cell, embedded_metastore=workdir / "metastore_db"))
+    conf.update(gpu_conf(cell))
     return conf
+
+
+def gpu_conf(cell: CellSpark) -> dict[str, str]:
+    """The RAPIDS Accelerator's settings of a gpu=nvidia cell (GPUs, never explain-only: an
+    explain-only session plans on the CPU and certifies nothing)."""
+    if cell.values.get("gpu") != "nvidia":
+        return {}
+    from certify.platforms.gpu import rapids_conf
+
+    return rapids_conf(Path(cell.gpu_discovery), explain_only=False)
 
 
 def jvm_settings(conf: Mapping[str, str]) -> dict[str, str]:
@@ -121,8 +133,9 @@ def local_driver_conf(values: Mapping[str, str], workdir: Path) -> dict[str, str
 
 
 def server_conf(cell: CellSpark) -> dict[str, str]:
-    """Static settings of a Spark Connect server serving cells like `cell`."""
-    return catalog_conf(cell, embedded_metastore=None)
+    """Static settings of a Spark Connect server serving cells like `cell` (a GPU cell's server
+    loads the plugin; its classpath, the RAPIDS jar, keeps CPU cells off it)."""
+    return {**catalog_conf(cell, embedded_metastore=None), **gpu_conf(cell)}
 
 
 def connect_session_setting(key: str) -> bool:

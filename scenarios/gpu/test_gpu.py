@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from certify.platforms.gpu import PLUGIN, gpu_plan_check
-from certify.scenario import CellContext, not_run
+from certify.scenario import RAPIDS_PLUGIN as PLUGIN
+from certify.scenario import CellContext, gpu_plan_check, not_run
 from fixtures.parity import canonical_rows, compare_results
 from fixtures.parity_jobs import JOBS, Job, register_views
 

@@ -101,7 +101,7 @@ def test_versions_follow_each_lines_bundled_hadoop_and_iceberg_release() -> None
         "com.nvidia:rapids-4-spark_2.13:26.08.1"
     )
     why = deps_for("rapids-4-spark", "3.5", "2.12", "3.5.7")
-    assert isinstance(why, str) and "up to 3.5.5" in why and "not pyspark 3.5.7" in why
+    assert isinstance(why, str) and "supports pyspark 3.5.7" in why and "25.04.0" in why
     assert "unknown jar name 'nope'" in str(deps_for("nope", "4.1", "2.13"))
 
 

@@ -170,8 +170,22 @@ class LocalSession:
                 for i in range(1, self.workers + 1):
                     worker = SparkWorker(home, master, index=i, cores=cores, memory=f"{cores}g")
                     worker.suffix = suffix
+                    worker.opts = self._worker_gpu_opts(need.line)
                     out.append((need, worker))
         return out
+
+    def _worker_gpu_opts(self, line: str) -> str:
+        """SPARK_WORKER_OPTS offering this machine's GPUs, when a gpu=nvidia cell needs them."""
+        gpu = any(
+            p.cell.values.get("gpu") == "nvidia" and p.cell.values.get("spark") == line
+            for p in self.cells
+        )
+        if not gpu:
+            return ""
+        from certify.platforms.capabilities import gpus
+        from certify.platforms.gpu import standalone_worker_opts
+
+        return standalone_worker_opts(self._gpu_script(), gpus=max(1, len(gpus()[0])))
 
     def _executor_cores(self, line: str) -> int:
         """A worker's cores: one per standalone cell of `line` that can run at once.
@@ -253,7 +267,15 @@ class LocalSession:
                 workers=self.workers,
             ),
             jar_paths=[str(j.path) for j in jars if j.path is not None],
+            gpu_discovery=str(self._gpu_script()) if values.get("gpu") == "nvidia" else "",
         )
+
+    def _gpu_script(self) -> Path:
+        """The GPU discovery script executors and workers run (written once per session)."""
+        from certify.platforms.gpu import DISCOVERY_SCRIPT, write_discovery_script
+
+        script = self.state.path / DISCOVERY_SCRIPT
+        return script if script.is_file() else write_discovery_script(self.state.path)
 
     def jars_of(self, planned: PlannedCell) -> list[Jar]:
         """The cell's jar files, less those its pyspark installation already ships."""

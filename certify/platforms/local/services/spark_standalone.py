@@ -73,6 +73,7 @@ class SparkWorker:
     timeout_s: float = 60.0
     port: int = 0
     suffix: str = ""
+    opts: str = ""  # SPARK_WORKER_OPTS, e.g. the GPUs it offers (gpu=nvidia cells)
 
     @property
     def name(self) -> str:
@@ -104,7 +105,10 @@ class SparkWorker:
             argv,
             f"{LOOPBACK}:{self.port}",
             expect=WORKER_CLASS,
-            env=spark_env(self.spark_home),
+            env={
+                **spark_env(self.spark_home),
+                **({"SPARK_WORKER_OPTS": self.opts} if self.opts else {}),
+            },
             ports={"rpc": self.port, "webui": webui},
         )
 
