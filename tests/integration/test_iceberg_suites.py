@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from certify.platforms.jars import Jar, JarProvider
+from certify.platforms.jars import JarProvider, Missing
 from certify.platforms.sparkconf import CellSpark, driver_conf
 from certify.results import RecordStore
 from fixtures.data import column_checksums, orders_frame
@@ -43,11 +43,12 @@ CELL = ",".join(f"{k}={v}" for k, v in VALUES.items())
 
 
 def iceberg_jar() -> str:
-    """The platform's Iceberg runtime jar for Spark 3.5 (folder, PyPI wheel or Maven)."""
-    jar = JarProvider().resolve("iceberg-spark-runtime", "3.5", "2.12")
-    if not isinstance(jar, Jar) or jar.path is None:
-        pytest.fail(f"the Iceberg runtime jar is not available: {jar}", pytrace=False)
-    return str(jar.path)
+    """The platform's Iceberg runtime jar for Spark 3.5 (resolved by mvn into the cache)."""
+    got = JarProvider().resolve_set(["iceberg-spark-runtime"], "3.5", "2.12", "3.5.7")
+    if not isinstance(got, list) or not got or got[0].path is None:
+        reason = got.reason if isinstance(got, Missing) else got
+        pytest.fail(f"the Iceberg runtime jar is not available: {reason}", pytrace=False)
+    return str(got[0].path)
 
 
 # Defined before the module's session is first used, so its pytest (and JVM) runs alone.
