@@ -29,7 +29,7 @@ HIVE_A, HIVE_B, GLUE_A, GLUE_B = CELLS
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(project, run folder) of one passing run: hive cells certified, glue cells not_run."""
+    """(project, run folder) of one passing run: hive cells certified, unity cells not_run."""
     base = tmp_path_factory.mktemp("gate")
     project = make_report_project(base / "project")
     out = base / "run"
@@ -179,9 +179,9 @@ def _policy(tmp_path: Path, expires: date) -> Path:
         "schema: certify.policy/1\n"
         "blocking_tiers: [certified, documented]\n"
         "waivers:\n"
-        "  - cells: '*catalog=glue*'\n"
+        "  - cells: '*catalog=unity*'\n"
         "    criterion: suite:smoke\n"
-        "    reason: no Glue emulator on the local platform\n"
+        "    reason: no Unity Catalog server on the local platform\n"
         "    owner: platform-team\n"
         f"    expires: {expires.isoformat()}\n"
     )
@@ -191,7 +191,7 @@ def _policy(tmp_path: Path, expires: date) -> Path:
 def test_a_waiver_covers_missing_evidence_until_it_expires(
     gate: Gate, folder: Path, tmp_path: Path
 ) -> None:
-    # glue cells are not_run; blocking them makes the gate fail unless a valid waiver covers them
+    # unity cells are not_run; blocking them makes the gate fail unless a valid waiver covers them
     valid = _policy(tmp_path, date.today())
     # a report decided under another policy than the gate's fails by the embedded digest ...
     rc, lines = gate(folder, "--policy", str(valid))

@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CELLS = [
     "spark=3.5,catalog=hive,flavor=a",
     "spark=3.5,catalog=hive,flavor=b",
-    "spark=3.5,catalog=glue,flavor=a",
-    "spark=3.5,catalog=glue,flavor=b",
+    "spark=3.5,catalog=unity,flavor=a",
+    "spark=3.5,catalog=unity,flavor=b",
 ]
 MATRIX = """
 schema: certify.matrix/1
 name: rep
 dimensions:
   spark: {values: {"3.5": {pyspark: "%s"}}}
-  catalog: {values: {hive: {}, glue: {}}}
+  catalog: {values: {hive: {}, unity: {}}}
   flavor: {values: {a: {}, b: {}}}
 tiers:
   certified: {cells: [{catalog: hive}]}

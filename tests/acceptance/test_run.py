@@ -113,12 +113,12 @@ schema: certify.matrix/1
 name: mini
 dimensions:
   spark: {values: {"3.5": {pyspark: "%s"}}}
-  catalog: {values: {hive: {}, glue: {}}}
+  catalog: {values: {hive: {}, unity: {}}}
 tiers:
   certified: {cells: [{catalog: "*"}]}
 profiles:
   one: {tiers: [certified], select: [{catalog: hive}], suites: [smoke]}
-  glue: {tiers: [certified], select: [{catalog: glue}], suites: [smoke]}
+  unity: {tiers: [certified], select: [{catalog: unity}], suites: [smoke]}
   missing-suite: {tiers: [certified], select: [{catalog: hive}], suites: [smoke, nosuch]}
 """
 
@@ -243,14 +243,14 @@ def test_a_missing_suite_is_refused_before_anything_runs(tmp_path: Path) -> None
 def test_a_cell_the_platform_cannot_run_is_not_run_with_the_reason(tmp_path: Path) -> None:
     project = make_project(tmp_path / "p", PASSING)
     out = tmp_path / "out"
-    proc = certify("run", "--profile", "glue", "--out", str(out), "--root", str(project))
+    proc = certify("run", "--profile", "unity", "--out", str(out), "--root", str(project))
     assert proc.returncode == 1  # a certified-tier cell without evidence fails closed
     [cell] = _report(out)["cells"]
     assert cell["verdict"] == "not_run"
     assert cell["reasons"] == [
-        "smoke::*: not run (in scope, not exercised): catalog=glue needs the AWS Glue Data "
-        "Catalog API, "
-        "which the local platform does not start"
+        "smoke::*: not run (in scope, not exercised): catalog=unity needs a Unity Catalog OSS "
+        "server, which none of the registries this machine reaches serves (it ships as a GitHub "
+        "release tarball; io.unitycatalog is not on Maven Central here)"
     ]
     assert "not_run" in _report(out)["gate"]["reasons"][0]
 

@@ -345,10 +345,10 @@ def store_row_edited_without_its_body(folder: Path, tmp: Path) -> list[str]:
     return []
 
 
-@edit("results.sqlite holds records of cell spark=3.5,catalog=glue,")
+@edit("results.sqlite holds records of cell spark=3.5,catalog=unity,")
 def store_holds_a_record_of_an_unplanned_cell(folder: Path, tmp: Path) -> list[str]:
     _, body = _first(folder, "passed")
-    _insert(folder, {**body, "cell_id": body["cell_id"].replace("catalog=hive", "catalog=glue")})
+    _insert(folder, {**body, "cell_id": body["cell_id"].replace("catalog=hive", "catalog=unity")})
     return []
 
 
