@@ -471,8 +471,6 @@ def lock_sets(
 def sync_to(provider: JarProvider, specs: Sequence[SetSpec], dest: Path) -> list[str]:
     """Fill `dest` for an air-gapped machine ($CERTIFY_JARS_DIR): each set's record and files,
     copied through a private name so that a half-copied jar is never taken for a whole one."""
-    import shutil as _shutil
-
     failed: list[str] = []
     for spec in specs:
         got = provider.resolve_set(spec.names, spec.spark, spec.scala, spec.pyspark)
@@ -488,11 +486,11 @@ def sync_to(provider: JarProvider, specs: Sequence[SetSpec], dest: Path) -> list
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_name(target.name + ".part")
-            _shutil.copyfile(jar.path, partial)
+            shutil.copyfile(jar.path, partial)
             partial.replace(target)
         record = provider._record(set_key(deps))
         (dest / "sets").mkdir(parents=True, exist_ok=True)
-        _shutil.copyfile(record, dest / "sets" / record.name)
+        shutil.copyfile(record, dest / "sets" / record.name)
     return failed
 
 

@@ -68,8 +68,8 @@ class LocalPlatform:
         if blocker is not None:
             return Assessment(False, blocker)
         line = values.get("spark", "")
-        scala = matrix.value_spec("spark", line).scala or "2.12" if line else "2.12"
-        jars, spark_reason = self._jars(matrix, values, line, scala, fetch)
+        # jars are resolved (fetched) whether or not `fetch` is asked: plan and run must agree
+        jars, spark_reason = self._jars(matrix, values)
         if spark_reason is None and values.get("deploy") == "connect" and line.startswith("3."):
             spark_reason = (
                 f"deploy=connect needs the Spark Connect server, which pyspark {line} does not ship"
@@ -81,15 +81,13 @@ class LocalPlatform:
         needs = _needs(values, line, spark_ok=spark_reason is None, jars=jars)
         notes = () if spark_reason is None else (f"Spark scenarios not_run: {spark_reason}",)
         emulated = tuple(
-            f"{dim}={value}: {EMULATORS.get((dim, value), 'an emulator')}"
+            f"{dim}={value}: {EMULATORS[(dim, value)]}"
             for dim, value in values.items()
             if matrix.value_spec(dim, value).emulated and (dim, value) in EMULATORS
         )
         return Assessment(True, None, spark_reason, needs, tuple(jars), notes, emulated)
 
-    def _jars(
-        self, matrix: Matrix, values: Mapping[str, str], line: str, scala: str, fetch: bool
-    ) -> tuple[list[Jar], str | None]:
+    def _jars(self, matrix: Matrix, values: Mapping[str, str]) -> tuple[list[Jar], str | None]:
         """Every jar file the cell's Spark half needs (resolved now: plan and run agree)."""
         spec = jar_spec(matrix, values)
         if spec is None:
